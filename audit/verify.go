@@ -1,0 +1,155 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+
+	"github.com/fidelis/fidelis/audit/merkle"
+)
+
+// VerifyStore reads the whole log for verification.
+type VerifyStore interface {
+	// ScanEntries calls fn for every entry: sealed entries in leaf order, then pending ones
+	// by id. Rows are read as stored: a duplicated or missing leaf index is passed as is.
+	ScanEntries(ctx context.Context, fn func(*Entry) error) error
+	// Checkpoints returns every checkpoint by ascending size.
+	Checkpoints(ctx context.Context) ([]Checkpoint, error)
+}
+
+// Problem is one finding of Verify. EntryID is 0 when the problem is not one stored row
+// (a removed entry, a checkpoint).
+type Problem struct {
+	EntryID   int64
+	LeafIndex int64
+	Kind      string // changed, removed, inserted, reordered, checkpoint
+	Detail    string
+}
+
+func (p Problem) String() string {
+	if p.EntryID != 0 {
+		return fmt.Sprintf("entry %d (leaf %d): %s: %s", p.EntryID, p.LeafIndex, p.Kind, p.Detail)
+	}
+	return fmt.Sprintf("leaf %d: %s: %s", p.LeafIndex, p.Kind, p.Detail)
+}
+
+// Report is the result of Verify. The log is intact when Problems is empty.
+type Report struct {
+	Entries     int64
+	Sealed      int64
+	Pending     int64
+	Checkpoints int
+	Size        int64
+	Root        merkle.Hash
+	Problems    []Problem
+}
+
+// OK reports whether no problem was found.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+// maxProblems bounds the report: the first problem is what an operator needs, a few more
+// show the extent.
+const maxProblems = 100
+
+// Verify recomputes the whole log from the stored entries: every entry's MAC, its leaf
+// hash, the Merkle root at every checkpoint, and every checkpoint's signature. Problems are
+// listed in log order, so the first one names the first bad entry.
+func Verify(ctx context.Context, st VerifyStore, l *Log, pub ed25519.PublicKey) (*Report, error) {
+	cps, err := st.Checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Checkpoints: len(cps)}
+	add := func(p Problem) {
+		if len(r.Problems) < maxProblems {
+			r.Problems = append(r.Problems, p)
+		}
+	}
+	keyID := merkle.KeyID(pub)
+	var prevSize int64
+	for i := range cps {
+		cp := &cps[i]
+		if cp.Size <= prevSize {
+			add(Problem{LeafIndex: cp.Size, Kind: "checkpoint", Detail: fmt.Sprintf("checkpoint sizes are not increasing (%d after %d)", cp.Size, prevSize)})
+		}
+		prevSize = cp.Size
+		st := cp.Statement()
+		if cp.KeyID != keyID || st.Verify(pub, cp.Signature) != nil {
+			add(Problem{LeafIndex: cp.Size, Kind: "checkpoint", Detail: fmt.Sprintf("signature of the checkpoint at size %d does not verify", cp.Size)})
+		}
+	}
+
+	cr := merkle.NewCompactRange()
+	next := 0 // index into cps of the next checkpoint to reach
+	uids := make(map[string]int64)
+	var prevID int64
+	err = st.ScanEntries(ctx, func(e *Entry) error {
+		r.Entries++
+		if other, dup := uids[e.UID]; dup {
+			add(Problem{EntryID: e.ID, LeafIndex: leafOf(e), Kind: "inserted", Detail: fmt.Sprintf("duplicate of entry %d", other)})
+		}
+		uids[e.UID] = e.ID
+		if !l.Authentic(e) {
+			add(Problem{EntryID: e.ID, LeafIndex: leafOf(e), Kind: "changed", Detail: "content does not match its authentication code (changed or forged)"})
+		}
+		if e.LeafIndex == nil {
+			r.Pending++
+			return nil
+		}
+		r.Sealed++
+		want := int64(cr.Size())
+		switch idx := *e.LeafIndex; {
+		case idx > want:
+			add(Problem{LeafIndex: want, Kind: "removed", Detail: fmt.Sprintf("leaves %d..%d are missing (before entry %d, after entry %d)", want, idx-1, e.ID, prevID)})
+			return errStop
+		case idx < want:
+			add(Problem{EntryID: e.ID, LeafIndex: idx, Kind: "inserted", Detail: fmt.Sprintf("leaf index %d is used twice", idx)})
+			return errStop
+		}
+		h := merkle.LeafHash(e.LeafData(want))
+		if !bytes.Equal(h[:], e.LeafHash) {
+			add(Problem{EntryID: e.ID, LeafIndex: want, Kind: "changed", Detail: "entry does not hash to its sealed leaf (changed, moved or reordered)"})
+		}
+		cr.Append(h)
+		prevID = e.ID
+		for next < len(cps) && cps[next].Size == int64(cr.Size()) {
+			if cr.Root() != cps[next].Root {
+				add(Problem{LeafIndex: cps[next].Size - 1, Kind: "checkpoint", Detail: fmt.Sprintf("root at size %d does not match the signed checkpoint: an entry at or before leaf %d was changed, removed, inserted or reordered", cps[next].Size, cps[next].Size-1)})
+			}
+			next++
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		return nil, err
+	}
+	r.Size = int64(cr.Size())
+	r.Root = cr.Root()
+	if err == nil {
+		if next < len(cps) {
+			add(Problem{LeafIndex: r.Size, Kind: "removed", Detail: fmt.Sprintf("the signed checkpoint at size %d covers more entries than the log holds (%d)", cps[next].Size, r.Size)})
+		}
+		var last int64
+		if len(cps) > 0 {
+			last = cps[len(cps)-1].Size
+		}
+		if r.Size > last {
+			add(Problem{LeafIndex: last, Kind: "inserted", Detail: fmt.Sprintf("leaves %d..%d are sealed but covered by no signed checkpoint", last, r.Size-1)})
+		}
+	}
+	return r, nil
+}
+
+type stopError struct{}
+
+func (stopError) Error() string { return "stop" }
+
+var errStop error = stopError{}
+
+func leafOf(e *Entry) int64 {
+	if e.LeafIndex == nil {
+		return -1
+	}
+	return *e.LeafIndex
+}

@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/audit"
+	"github.com/fidelis/fidelis/audit/merkle"
+)
+
+type auditEntry = audit.Entry
+
+var (
+	_ audit.Recorder    = (*DB)(nil)
+	_ audit.SealStore   = (*DB)(nil)
+	_ audit.VerifyStore = (*DB)(nil)
+	_ audit.SealTx      = (*Tx)(nil)
+)
+
+// RecordAudit implements audit.Recorder: entries are durable when it returns.
+func (db *DB) RecordAudit(ctx context.Context, entries ...audit.Entry) error {
+	return db.WriteTx(ctx, func(tx *Tx) error { return tx.AppendAudit(ctx, entries...) })
+}
+
+// AppendAudit implements audit.Appender.
+func (t *Tx) AppendAudit(ctx context.Context, entries ...audit.Entry) error {
+	for i := range entries {
+		e := &entries[i]
+		if _, err := t.exec(ctx, `INSERT INTO audit_entries (uid, at, actor, action, subject, purpose, fields, outcome, reason, request_id, mac)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.UID, micros(e.At), e.Actor, e.Action, e.Subject, string(e.Purpose), joinFields(e.Fields), string(e.Outcome), e.Reason, e.RequestID, e.MAC); err != nil {
+			return fmt.Errorf("append audit entry: %w", err)
+		}
+	}
+	return nil
+}
+
+const auditColumns = `id, uid, at, actor, action, subject, purpose, fields, outcome, reason, request_id, mac, leaf_index, leaf_hash`
+
+func scanAudit(sc interface{ Scan(...any) error }) (audit.Entry, error) {
+	var e audit.Entry
+	var at int64
+	var purpose, fields, outcome string
+	var leaf sql.NullInt64
+	if err := sc.Scan(&e.ID, &e.UID, &at, &e.Actor, &e.Action, &e.Subject, &purpose, &fields, &outcome, &e.Reason, &e.RequestID, &e.MAC, &leaf, &e.LeafHash); err != nil {
+		return e, err
+	}
+	e.At, e.Purpose, e.Fields, e.Outcome = fromMicros(at), fidelis.Purpose(purpose), splitFields(fields), audit.Outcome(outcome)
+	if leaf.Valid {
+		e.LeafIndex = &leaf.Int64
+	}
+	return e, nil
+}
+
+func (t *Tx) auditEntries(ctx context.Context, query string, args ...any) ([]audit.Entry, error) {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []audit.Entry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AccessLog implements customer.Tx.
+func (t *Tx) AccessLog(ctx context.Context, subject string, before int64, limit int) ([]audit.Entry, error) {
+	if before <= 0 {
+		return t.auditEntries(ctx, `SELECT `+auditColumns+` FROM audit_entries WHERE subject = ? ORDER BY id DESC LIMIT ?`, subject, limit)
+	}
+	return t.auditEntries(ctx, `SELECT `+auditColumns+` FROM audit_entries WHERE subject = ? AND id < ? ORDER BY id DESC LIMIT ?`, subject, before, limit)
+}
+
+// sealLockID is the PostgreSQL advisory lock that makes one node at a time seal.
+const sealLockID = 0x61756469 // "audi"
+
+// SealTx implements audit.SealStore. SQLite's single writer already serialises sealing;
+// on PostgreSQL a transaction-scoped advisory lock does.
+func (db *DB) SealTx(ctx context.Context, fn func(audit.SealTx) error) error {
+	return db.WriteTx(ctx, func(tx *Tx) error {
+		if db.Dialect == Postgres {
+			if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(sealLockID)); err != nil {
+				return fmt.Errorf("seal lock: %w", err)
+			}
+		}
+		return fn(tx)
+	})
+}
+
+const checkpointColumns = `tree_size, root_hash, created_at, key_id, signature, frontier`
+
+func scanCheckpoint(sc interface{ Scan(...any) error }) (*audit.Checkpoint, error) {
+	cp := &audit.Checkpoint{}
+	var root []byte
+	var at int64
+	if err := sc.Scan(&cp.Size, &root, &at, &cp.KeyID, &cp.Signature, &cp.Frontier); err != nil {
+		return nil, err
+	}
+	h, err := merkle.HashFromBytes(root)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %d: %w", cp.Size, err)
+	}
+	cp.Root, cp.At = h, fromMicros(at)
+	return cp, nil
+}
+
+// LatestCheckpoint implements audit.SealTx.
+func (t *Tx) LatestCheckpoint(ctx context.Context) (*audit.Checkpoint, error) {
+	cp, err := scanCheckpoint(t.queryRow(ctx, `SELECT `+checkpointColumns+` FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil // an empty log has no checkpoint: not an error
+	}
+	return cp, err
+}
+
+// UnsealedEntries implements audit.SealTx.
+func (t *Tx) UnsealedEntries(ctx context.Context, limit int) ([]audit.Entry, error) {
+	return t.auditEntries(ctx, `SELECT `+auditColumns+` FROM audit_entries WHERE leaf_index IS NULL ORDER BY id LIMIT ?`, limit)
+}
+
+// SetLeaf implements audit.SealTx.
+func (t *Tx) SetLeaf(ctx context.Context, id, index int64, hash []byte) error {
+	_, err := t.exec(ctx, `UPDATE audit_entries SET leaf_index = ?, leaf_hash = ? WHERE id = ?`, index, hash, id)
+	return err
+}
+
+// InsertCheckpoint implements audit.SealTx.
+func (t *Tx) InsertCheckpoint(ctx context.Context, cp *audit.Checkpoint) error {
+	_, err := t.exec(ctx, `INSERT INTO audit_checkpoints (`+checkpointColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		cp.Size, cp.Root[:], micros(cp.At), cp.KeyID, cp.Signature, cp.Frontier)
+	return err
+}
+
+// Checkpoints implements audit.VerifyStore.
+func (db *DB) Checkpoints(ctx context.Context) ([]audit.Checkpoint, error) {
+	var out []audit.Checkpoint
+	err := db.ReadTx(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, `SELECT `+checkpointColumns+` FROM audit_checkpoints ORDER BY tree_size`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			cp, err := scanCheckpoint(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *cp)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// LatestCheckpoint returns the newest checkpoint, or nil.
+func (db *DB) LatestCheckpoint(ctx context.Context) (cp *audit.Checkpoint, err error) {
+	err = db.ReadTx(ctx, func(tx *Tx) error { cp, err = tx.LatestCheckpoint(ctx); return err })
+	return cp, err
+}
+
+// PendingAudit counts entries not sealed yet.
+func (db *DB) PendingAudit(ctx context.Context) (n int64, err error) {
+	err = db.ReadTx(ctx, func(tx *Tx) error {
+		return tx.queryRow(ctx, `SELECT COUNT(*) FROM audit_entries WHERE leaf_index IS NULL`).Scan(&n)
+	})
+	return n, err
+}
+
+// ScanEntries implements audit.VerifyStore, reading in pages so that a large log does not
+// hold one long transaction.
+func (db *DB) ScanEntries(ctx context.Context, fn func(*audit.Entry) error) error {
+	const page = 5000
+	var after int64 = -1
+	for {
+		var batch []audit.Entry
+		err := db.ReadTx(ctx, func(tx *Tx) (err error) {
+			batch, err = tx.auditEntries(ctx, `SELECT `+auditColumns+` FROM audit_entries WHERE leaf_index > ? ORDER BY leaf_index LIMIT ?`, after, page)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for i := range batch {
+			if err := fn(&batch[i]); err != nil {
+				return err
+			}
+		}
+		if len(batch) < page {
+			break
+		}
+		after = *batch[len(batch)-1].LeafIndex
+	}
+	var afterID int64
+	for {
+		var batch []audit.Entry
+		err := db.ReadTx(ctx, func(tx *Tx) (err error) {
+			batch, err = tx.auditEntries(ctx, `SELECT `+auditColumns+` FROM audit_entries WHERE leaf_index IS NULL AND id > ? ORDER BY id LIMIT ?`, afterID, page)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for i := range batch {
+			if err := fn(&batch[i]); err != nil {
+				return err
+			}
+		}
+		if len(batch) < page {
+			return nil
+		}
+		afterID = batch[len(batch)-1].ID
+	}
+}

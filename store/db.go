@@ -1,0 +1,296 @@
+// Package store persists Fidelis on SQLite (embedded, pure Go) or PostgreSQL. It only
+// persists: business rules live in the domain packages, and both databases run the same
+// SQL through database/sql, with dialect differences confined to the migrations and a few
+// statements chosen by Dialect. The storetest suite checks both alike.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/fidelis/fidelis"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the database engine.
+type Dialect string
+
+// Dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open database. For SQLite it holds two pools over the same file: one writer
+// connection (SQLite allows one writer; BEGIN IMMEDIATE avoids deadlocking upgrades) and a
+// pool of read-only readers (WAL lets them run beside the writer). For PostgreSQL both are
+// the same pool.
+type DB struct {
+	Dialect Dialect
+	write   *sql.DB
+	read    *sql.DB
+	path    string // SQLite file, "" for PostgreSQL
+
+	rebound sync.Map // query with ? -> query with $n (PostgreSQL)
+}
+
+// DatabaseFile is the SQLite file name inside the data directory.
+const DatabaseFile = "fidelis.db"
+
+// sqlitePragmas are applied on every connection. secure_delete overwrites deleted content
+// with zeros, without which erased key bytes would linger in free pages: crypto-shredding
+// depends on it. synchronous=NORMAL in WAL mode is durable across application crashes
+// and loses at most the last transactions on power loss.
+const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+	"&_pragma=foreign_keys(ON)&_pragma=secure_delete(ON)&_time_format=sqlite"
+
+// OpenSQLite opens (creating if needed) the database in data directory dir.
+func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data directory: %w", err)
+	}
+	path := filepath.Join(dir, DatabaseFile)
+	w, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: protect %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	n := max(4, runtime.NumCPU()*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db := &DB{Dialect: SQLite, write: w, read: r, path: path}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenPostgres connects to the PostgreSQL database at url and applies migrations.
+func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+	p, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	p.SetMaxOpenConns(32)
+	p.SetMaxIdleConns(32)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := p.PingContext(pctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("store: connect to postgres: %w", err)
+	}
+	db := &DB{Dialect: Postgres, write: p, read: p}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Open opens PostgreSQL when url is set, SQLite in dir otherwise.
+func Open(ctx context.Context, dir, url string) (*DB, error) {
+	if url != "" {
+		return OpenPostgres(ctx, url)
+	}
+	return OpenSQLite(ctx, dir)
+}
+
+// Path returns the SQLite file, or "" on PostgreSQL.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers (for /healthz).
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+// Checkpoint forces a WAL checkpoint on SQLite, truncating the WAL file (no-op on PostgreSQL).
+func (db *DB) Checkpoint(ctx context.Context) error {
+	if db.Dialect != SQLite {
+		return nil
+	}
+	_, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
+	if err != nil {
+		return err
+	}
+	dialect := goose.DialectSQLite3
+	if db.Dialect == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	opts := []goose.ProviderOption{}
+	if db.Dialect == Postgres {
+		// Two nodes starting together must not migrate twice.
+		opts = append(opts, goose.WithSessionLocker(newPostgresLocker()))
+	}
+	p, err := goose.NewProvider(dialect, db.write, sub, opts...)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// q adapts a query written with ? placeholders to the dialect.
+func (db *DB) q(query string) string {
+	if db.Dialect != Postgres {
+		return query
+	}
+	if v, ok := db.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	s := b.String()
+	db.rebound.Store(query, s)
+	return s
+}
+
+// Tx is one transaction. It implements the transaction interfaces the domain packages
+// declare (customer.Tx, audit.SealTx, ...).
+type Tx struct {
+	db *DB
+	tx *sql.Tx
+}
+
+func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.db.q(query), args...)
+}
+
+func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.db.q(query), args...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
+}
+
+// WriteTx runs fn in a read-write transaction, committing if fn returns nil.
+func (db *DB) WriteTx(ctx context.Context, fn func(*Tx) error) error {
+	return db.run(ctx, db.write, nil, fn)
+}
+
+// ReadTx runs fn in a read-only transaction.
+func (db *DB) ReadTx(ctx context.Context, fn func(*Tx) error) error {
+	var opts *sql.TxOptions
+	if db.Dialect == Postgres {
+		opts = &sql.TxOptions{ReadOnly: true}
+	}
+	return db.run(ctx, db.read, opts, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(*Tx) error) error {
+	tx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return translate(fmt.Errorf("store: begin: %w", err))
+	}
+	if err := fn(&Tx{db: db, tx: tx}); err != nil {
+		_ = tx.Rollback()
+		return translate(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return translate(fmt.Errorf("store: commit: %w", err))
+	}
+	return nil
+}
+
+// translate turns driver errors a caller can act on into fidelis errors.
+func translate(err error) error {
+	if err == nil || fidelis.AsError(err) != nil {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &fidelis.Error{Code: fidelis.EUNAVAILABLE, Message: "the operation was cancelled or timed out", Err: err}
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return &fidelis.Error{Code: fidelis.EUNAVAILABLE, Message: "the database is busy; try again", Err: err}
+		case sqlite3.SQLITE_CONSTRAINT:
+			return &fidelis.Error{Code: fidelis.ECONFLICT, Message: "the change conflicts with existing data", Err: err}
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "23505":
+			return &fidelis.Error{Code: fidelis.ECONFLICT, Message: "the change conflicts with existing data", Err: err}
+		case pe.Code == "40001" || pe.Code == "40P01":
+			return &fidelis.Error{Code: fidelis.EUNAVAILABLE, Message: "a concurrent change interfered; try again", Err: err}
+		}
+	}
+	return err
+}
+
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicros(n.Int64)
+	return &t
+}
+
+func notFound(what string) error {
+	return &fidelis.Error{Code: fidelis.ENOTFOUND, Message: "no " + what + " with this id"}
+}
