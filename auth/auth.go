@@ -32,7 +32,9 @@ type User struct {
 }
 
 // Actor returns the user as an actor.
-func (u *User) Actor() fidelis.Actor { return fidelis.Actor{Kind: fidelis.ActorUser, ID: u.ID, Role: u.Role} }
+func (u *User) Actor() fidelis.Actor {
+	return fidelis.Actor{Kind: fidelis.ActorUser, ID: u.ID, Role: u.Role}
+}
 
 // Token is an API token bound to a role.
 type Token struct {

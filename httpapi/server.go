@@ -32,7 +32,9 @@ func OpenAPIDocument() []byte { return openAPIDocument }
 const PurposeHeader = "Fidelis-Purpose"
 
 // Pinger reports database health.
-type Pinger interface{ Ping(ctx context.Context) error }
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
 
 // Server is the HTTP API.
 type Server struct {

@@ -47,10 +47,10 @@ type Keyring struct {
 	path string
 	now  func() time.Time
 
-	mu       sync.RWMutex
-	kf       keyFile
-	modTime  time.Time
-	checked  time.Time
+	mu      sync.RWMutex
+	kf      keyFile
+	modTime time.Time
+	checked time.Time
 }
 
 // ErrNoKeyFile is returned by Open when the key file does not exist.

@@ -362,7 +362,9 @@ func keysCmd(o *options) *cobra.Command {
 // verifyError marks a failed audit verification (exit status 3).
 type verifyError struct{ first string }
 
-func (e *verifyError) Error() string { return "audit log verification FAILED: first bad entry: " + e.first }
+func (e *verifyError) Error() string {
+	return "audit log verification FAILED: first bad entry: " + e.first
+}
 
 func auditCmd(o *options) *cobra.Command {
 	c := &cobra.Command{Use: "audit", Short: "Audit log operations"}
