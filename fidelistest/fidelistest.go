@@ -21,6 +21,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/app"
@@ -248,4 +249,42 @@ func truncate(b []byte) string {
 		return fmt.Sprintf("%s... (%d bytes)", b[:600], len(b))
 	}
 	return string(b)
+}
+
+// MustRawDB opens a second, plain connection to a's database, for tests that tamper with
+// rows directly (as an attacker with database access would). Queries use $1-style
+// placeholders on PostgreSQL and ? on SQLite; prefer literals.
+func MustRawDB(tb testing.TB, a *app.App) *sql.DB {
+	tb.Helper()
+	var db *sql.DB
+	var err error
+	if a.Config.DBURL != "" {
+		db, err = sql.Open("pgx", a.Config.DBURL)
+	} else {
+		db, err = sql.Open("sqlite", "file:"+strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(a.DB.Path())+"?_pragma=busy_timeout(10000)")
+	}
+	if err != nil {
+		tb.Fatalf("open raw database: %v", err)
+	}
+	db.SetMaxOpenConns(1)
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// MustExec runs statements on a raw connection.
+func MustExec(tb testing.TB, db *sql.DB, stmts ...string) {
+	tb.Helper()
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			tb.Fatalf("exec %q: %v", s, err)
+		}
+	}
+}
+
+// BlobLiteral returns an SQL literal for bytes given in hex, in a's dialect.
+func BlobLiteral(a *app.App, hex string) string {
+	if a.Config.DBURL != "" {
+		return "decode('" + hex + "', 'hex')"
+	}
+	return "X'" + hex + "'"
 }
