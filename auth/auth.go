@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -101,6 +102,52 @@ type Service struct {
 	Now        func() time.Time
 	Argon2     Argon2Params
 	SessionTTL time.Duration
+
+	tokens tokenCache
+}
+
+// tokenCacheTTL bounds how long a token checked against the database is trusted without
+// asking again: a revocation made by another process takes effect within this delay (one
+// made through this Service, at once).
+const tokenCacheTTL = 2 * time.Second
+
+// tokenCache remembers recently verified tokens, so that an API request costs no database
+// read for authentication.
+type tokenCache struct {
+	mu sync.Mutex
+	m  map[string]cachedToken
+}
+
+type cachedToken struct {
+	hash    []byte
+	actor   fidelis.Actor
+	revoked bool
+	until   time.Time
+}
+
+func (c *tokenCache) get(id string, now time.Time) (cachedToken, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.m[id]
+	if !ok || now.After(t.until) {
+		return cachedToken{}, false
+	}
+	return t, true
+}
+
+func (c *tokenCache) put(id string, t cachedToken) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 10000 {
+		c.m = map[string]cachedToken{}
+	}
+	c.m[id] = t
+}
+
+func (c *tokenCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
 }
 
 func (s *Service) now() time.Time { return fidelis.UTC(s.Now()) }
@@ -316,6 +363,7 @@ func (s *Service) RevokeToken(ctx context.Context, id string) error {
 	if err := s.Store.RevokeToken(ctx, id, s.now()); err != nil {
 		return err
 	}
+	s.tokens.forget(id)
 	s.record(ctx, "token.revoke", "", audit.OutcomeOK, "")
 	return nil
 }
@@ -327,16 +375,23 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (fidelis.Acto
 	if !ok || !fidelis.ValidID("tok", id) || secret == "" {
 		return fidelis.Actor{}, bad
 	}
-	t, hash, err := s.Store.TokenByID(ctx, id)
-	if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
-		return fidelis.Actor{}, bad
-	} else if err != nil {
-		return fidelis.Actor{}, err
+	now := time.Now()
+	c, ok := s.tokens.get(id, now)
+	if !ok {
+		t, hash, err := s.Store.TokenByID(ctx, id)
+		if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
+			return fidelis.Actor{}, bad
+		} else if err != nil {
+			return fidelis.Actor{}, err
+		}
+		c = cachedToken{hash: hash, revoked: t.RevokedAt != nil, until: now.Add(tokenCacheTTL),
+			actor: fidelis.Actor{Kind: fidelis.ActorToken, ID: t.ID, Role: t.Role}}
+		s.tokens.put(id, c)
 	}
-	if subtle.ConstantTimeCompare(hashSecret(secret), hash) != 1 || t.RevokedAt != nil {
+	if subtle.ConstantTimeCompare(hashSecret(secret), c.hash) != 1 || c.revoked {
 		return fidelis.Actor{}, bad
 	}
-	return fidelis.Actor{Kind: fidelis.ActorToken, ID: t.ID, Role: t.Role}, nil
+	return c.actor, nil
 }
 
 func (s *Service) record(ctx context.Context, action, subject string, o audit.Outcome, reason string) {

@@ -20,9 +20,81 @@ var (
 	_ audit.SealTx      = (*Tx)(nil)
 )
 
-// RecordAudit implements audit.Recorder: entries are durable when it returns.
+// RecordAudit implements audit.Recorder: entries are durable when it returns. Concurrent
+// callers are committed together (group commit): while one transaction commits, the next
+// callers queue and share the following one. Each caller still waits for its own commit, so
+// no read is answered before its audit entry is stored.
 func (db *DB) RecordAudit(ctx context.Context, entries ...audit.Entry) error {
-	return db.WriteTx(ctx, func(tx *Tx) error { return tx.AppendAudit(ctx, entries...) })
+	if len(entries) == 0 {
+		return nil
+	}
+	db.auditOnce.Do(db.startAuditWriter)
+	req := auditRequest{entries: entries, done: make(chan error, 1)}
+	select {
+	case db.auditQ <- req:
+	case <-db.closing:
+		return errClosed
+	case <-ctx.Done():
+		return translate(ctx.Err())
+	}
+	// Once queued, the entries will be written even if ctx ends: wait for the outcome.
+	return <-req.done
+}
+
+type auditRequest struct {
+	entries []audit.Entry
+	done    chan error
+}
+
+// maxAuditBatch bounds one group commit.
+const maxAuditBatch = 512
+
+func (db *DB) startAuditWriter() {
+	db.auditQ = make(chan auditRequest)
+	db.auditDone = make(chan struct{})
+	go db.auditWriter()
+}
+
+func (db *DB) auditWriter() {
+	defer close(db.auditDone)
+	for {
+		var first auditRequest
+		select {
+		case first = <-db.auditQ:
+		case <-db.closing:
+			return
+		}
+		batch := []auditRequest{first}
+		n := len(first.entries)
+	drain:
+		for n < maxAuditBatch {
+			select {
+			case r := <-db.auditQ:
+				batch = append(batch, r)
+				n += len(r.entries)
+			default:
+				break drain
+			}
+		}
+		err := db.WriteTx(context.Background(), func(tx *Tx) error {
+			for _, r := range batch {
+				if err := tx.AppendAudit(context.Background(), r.entries...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil && len(batch) > 1 {
+			// One bad request must not fail the others: retry them one by one.
+			for _, r := range batch {
+				r.done <- db.WriteTx(context.Background(), func(tx *Tx) error { return tx.AppendAudit(context.Background(), r.entries...) })
+			}
+			continue
+		}
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
 }
 
 // AppendAudit implements audit.Appender.

@@ -51,7 +51,18 @@ type DB struct {
 	path    string // SQLite file, "" for PostgreSQL
 
 	rebound sync.Map // query with ? -> query with $n (PostgreSQL)
+
+	writeStmts, readStmts sync.Map // prepared statements per pool (SQLite)
+
+	// Audit group commit (see RecordAudit).
+	auditOnce sync.Once
+	auditQ    chan auditRequest
+	auditDone chan struct{}
+	closing   chan struct{}
+	closeOnce sync.Once
 }
+
+var errClosed = &fidelis.Error{Code: fidelis.EUNAVAILABLE, Message: "the database is closed"}
 
 // DatabaseFile is the SQLite file name inside the data directory.
 const DatabaseFile = "fidelis.db"
@@ -96,7 +107,7 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	n := max(4, runtime.NumCPU()*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db := &DB{Dialect: SQLite, write: w, read: r, path: path}
+	db := &DB{Dialect: SQLite, write: w, read: r, path: path, closing: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -119,7 +130,7 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		p.Close()
 		return nil, fmt.Errorf("store: connect to postgres: %w", err)
 	}
-	db := &DB{Dialect: Postgres, write: p, read: p}
+	db := &DB{Dialect: Postgres, write: p, read: p, closing: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -138,8 +149,16 @@ func Open(ctx context.Context, dir, url string) (*DB, error) {
 // Path returns the SQLite file, or "" on PostgreSQL.
 func (db *DB) Path() string { return db.path }
 
-// Close closes the pools.
+// Close stops the audit writer (after the batch it is writing) and closes the pools.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.closing) })
+	db.auditOnce.Do(func() {}) // no writer may start after this
+	if db.auditDone != nil {
+		<-db.auditDone
+	}
+	for _, m := range []*sync.Map{&db.writeStmts, &db.readStmts} {
+		m.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -209,49 +228,126 @@ func (db *DB) q(query string) string {
 // Tx is one transaction. It implements the transaction interfaces the domain packages
 // declare (customer.Tx, audit.SealTx, ...).
 type Tx struct {
-	db *DB
-	tx *sql.Tx
+	db    *DB
+	tx    *sql.Tx
+	stmts      *sync.Map // of the pool the transaction runs on; nil: no statement cache
+	unprepared []string  // queries to prepare after the transaction
+	pool       *sql.DB   // set when tx is nil: statements run on the pool (SQLite reads)
+}
+
+// stmt returns the prepared statement for query within the transaction, or nil if it is
+// not prepared yet. On SQLite, parsing a statement costs more than running it, so each pool
+// keeps its statements prepared (database/sql keeps them prepared per connection; pgx
+// caches by itself). Preparing needs a free connection, which the single writer does not
+// have inside a transaction: a new query runs unprepared once and is prepared after commit.
+func (t *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.stmts == nil {
+		return nil
+	}
+	if v, ok := t.stmts.Load(query); ok {
+		if t.tx == nil {
+			return v.(*sql.Stmt)
+		}
+		return t.tx.StmtContext(ctx, v.(*sql.Stmt))
+	}
+	if t.tx == nil {
+		// Outside a transaction no connection is held: prepare now.
+		t.db.prepare(t.pool, t.stmts, []string{query})
+		if v, ok := t.stmts.Load(query); ok {
+			return v.(*sql.Stmt)
+		}
+		return nil
+	}
+	t.unprepared = append(t.unprepared, query)
+	return nil
+}
+
+// prepare prepares the queries the transaction ran unprepared.
+func (db *DB) prepare(pool *sql.DB, stmts *sync.Map, queries []string) {
+	for _, q := range queries {
+		if _, ok := stmts.Load(q); ok {
+			continue
+		}
+		st, err := pool.Prepare(q)
+		if err != nil {
+			continue // it will run unprepared again and be retried
+		}
+		if _, loaded := stmts.LoadOrStore(q, st); loaded {
+			st.Close()
+		}
+	}
 }
 
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	if t.tx == nil {
+		return t.pool.ExecContext(ctx, query, args...)
+	}
 	return t.tx.ExecContext(ctx, t.db.q(query), args...)
 }
 
 func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	if t.tx == nil {
+		return t.pool.QueryContext(ctx, query, args...)
+	}
 	return t.tx.QueryContext(ctx, t.db.q(query), args...)
 }
 
 func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if t.tx == nil {
+		return t.pool.QueryRowContext(ctx, query, args...)
+	}
 	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
 }
 
 // WriteTx runs fn in a read-write transaction, committing if fn returns nil.
 func (db *DB) WriteTx(ctx context.Context, fn func(*Tx) error) error {
-	return db.run(ctx, db.write, nil, fn)
+	return db.run(ctx, db.write, &db.writeStmts, nil, fn)
 }
 
 // ReadTx runs fn in a read-only transaction.
+//
+// On SQLite the statements run on the read-only pool without an explicit transaction: each
+// statement reads a consistent committed state, and the BEGIN/COMMIT pair would double the
+// cost of the common one-statement read. A read of several statements may therefore see a
+// change committed between two of them; callers treat reads as advisory and re-check under
+// the write transaction when they act (as Update does). On PostgreSQL it is a read-only
+// transaction.
 func (db *DB) ReadTx(ctx context.Context, fn func(*Tx) error) error {
-	var opts *sql.TxOptions
-	if db.Dialect == Postgres {
-		opts = &sql.TxOptions{ReadOnly: true}
+	if db.Dialect == SQLite {
+		return translate(fn(&Tx{db: db, stmts: &db.readStmts, pool: db.read}))
 	}
-	return db.run(ctx, db.read, opts, fn)
+	return db.run(ctx, db.read, nil, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(*Tx) error) error {
+func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *sync.Map, opts *sql.TxOptions, fn func(*Tx) error) error {
 	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return translate(fmt.Errorf("store: begin: %w", err))
 	}
-	if err := fn(&Tx{db: db, tx: tx}); err != nil {
+	t := &Tx{db: db, tx: tx}
+	if db.Dialect == SQLite {
+		t.stmts = stmts
+	}
+	err = fn(t)
+	if err != nil {
 		_ = tx.Rollback()
-		return translate(err)
+		err = translate(err)
+	} else if err = tx.Commit(); err != nil {
+		err = translate(fmt.Errorf("store: commit: %w", err))
 	}
-	if err := tx.Commit(); err != nil {
-		return translate(fmt.Errorf("store: commit: %w", err))
+	if len(t.unprepared) > 0 {
+		db.prepare(pool, stmts, t.unprepared)
 	}
-	return nil
+	return err
 }
 
 // translate turns driver errors a caller can act on into fidelis errors.

@@ -23,8 +23,8 @@ CREATE TABLE customers (
     locale      BYTEA,
     attributes  BYTEA
 );
-CREATE INDEX customers_email_bidx ON customers (email_bidx) WHERE email_bidx IS NOT NULL;
-CREATE INDEX customers_phone_bidx ON customers (phone_bidx) WHERE phone_bidx IS NOT NULL;
+CREATE INDEX customers_email_bidx ON customers (email_bidx, id) WHERE email_bidx IS NOT NULL;
+CREATE INDEX customers_phone_bidx ON customers (phone_bidx, id) WHERE phone_bidx IS NOT NULL;
 
 CREATE TABLE customer_keys (
     customer_id TEXT PRIMARY KEY,
@@ -55,7 +55,7 @@ CREATE INDEX erasures_customer ON erasures (customer_id);
 
 CREATE TABLE audit_entries (
     id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    uid        TEXT NOT NULL UNIQUE,
+    uid        TEXT NOT NULL,
     at         BIGINT NOT NULL,
     actor      TEXT NOT NULL,
     action     TEXT NOT NULL,
