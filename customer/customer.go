@@ -172,7 +172,9 @@ func (in *Input) normalize(now time.Time) []fidelis.FieldError {
 			name := fidelis.Field("attributes." + k)
 			switch {
 			case !attrKeyRE.MatchString(k):
-				bad(name, "invalid_key", "attribute names are 1 to 40 characters: lower-case letters, digits and _ , starting with a letter")
+				// The invalid name is not repeated back: it is free text.
+				bad(fidelis.FieldAttributes, "invalid_key", "attribute names are 1 to 40 characters: lower-case letters, digits and _ , starting with a letter")
+				delete(in.Attributes, k)
 			case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
 				bad(name, "invalid_characters", "contains invalid characters")
 			case utf8.RuneCountInString(v) > maxAttrValue:

@@ -65,10 +65,21 @@ func (s *Service) authorize(ctx context.Context, p fidelis.Purpose, a fidelis.Ac
 	}
 	decl, err := s.Registry.Authorize(actor, p, a)
 	if err != nil {
+		if fidelis.AsError(err).Reason == "purpose_unknown" {
+			p = "" // caller-chosen text never enters the audit log (D-5)
+		}
 		s.recordRefusal(ctx, action, subject, p, nil, err)
 		return nil, err
 	}
 	return decl, nil
+}
+
+// Check runs the access decision for an operation without performing it, auditing a
+// refusal. Transports call it before parsing a request, so that a refusal (P-1) comes before
+// any complaint about the request's content.
+func (s *Service) Check(ctx context.Context, p fidelis.Purpose, a fidelis.Action, subject fidelis.CustomerID) error {
+	_, err := s.authorize(ctx, p, a, "customer."+string(a), string(subject))
+	return err
 }
 
 func (s *Service) recordRefusal(ctx context.Context, action, subject string, p fidelis.Purpose, fields []fidelis.Field, err error) {
@@ -80,6 +91,18 @@ func (s *Service) recordRefusal(ctx context.Context, action, subject string, p f
 	_ = s.Store.RecordAudit(ctx, s.Audit.Entry(ctx, audit.Event{
 		Action: action, Subject: subject, Purpose: p, Fields: fields, Outcome: audit.OutcomeDenied, Reason: reason,
 	}))
+}
+
+// knownFields keeps the customer fields among fs; unknown names are normalize's to report.
+func knownFields(fs []fidelis.Field) []fidelis.Field {
+	known := fidelis.CustomerFields()
+	out := fs[:0:0]
+	for _, f := range fs {
+		if slices.Contains(known, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // checkFields refuses writing fields the purpose does not declare (P-2).
@@ -110,11 +133,12 @@ func (s *Service) Create(ctx context.Context, p fidelis.Purpose, in Input) (*Cus
 		in.Set = map[fidelis.Field]fidelis.Secret{}
 	}
 	now := s.now()
+	// P-2: a field the purpose does not need is refused before its value is even looked at.
+	if err := s.checkFields(ctx, decl, ActCreate, "", knownFields(in.Fields())); err != nil {
+		return nil, err
+	}
 	if errs := in.normalize(now); len(errs) > 0 {
 		return nil, fidelis.Invalid(errs...)
-	}
-	if err := s.checkFields(ctx, decl, ActCreate, "", in.Fields()); err != nil {
-		return nil, err
 	}
 	if !identifiable(in.Set) {
 		return nil, fidelis.Invalid(fidelis.FieldError{Field: string(fidelis.FieldFamilyName), Rule: "required",
@@ -363,11 +387,11 @@ func (s *Service) Update(ctx context.Context, p fidelis.Purpose, id fidelis.Cust
 		in.Set = map[fidelis.Field]fidelis.Secret{}
 	}
 	now := s.now()
+	if err := s.checkFields(ctx, decl, ActUpdate, string(id), knownFields(in.Fields())); err != nil {
+		return nil, err
+	}
 	if errs := in.normalize(now); len(errs) > 0 {
 		return nil, fidelis.Invalid(errs...)
-	}
-	if err := s.checkFields(ctx, decl, ActUpdate, string(id), in.Fields()); err != nil {
-		return nil, err
 	}
 	var out *Customer
 	err = s.Store.Write(ctx, func(tx Tx) error {
@@ -651,6 +675,9 @@ func (s *Service) CreateMany(ctx context.Context, p fidelis.Purpose, inputs []In
 		if in.Set == nil {
 			in.Set = map[fidelis.Field]fidelis.Secret{}
 		}
+		if err := s.checkFields(ctx, decl, ActCreate, "", knownFields(in.Fields())); err != nil {
+			return nil, err
+		}
 		errs := in.normalize(now)
 		if len(errs) == 0 && !identifiable(in.Set) {
 			errs = append(errs, fidelis.FieldError{Field: string(fidelis.FieldFamilyName), Rule: "required", Message: "a customer needs a name, an e-mail address or a telephone number"})
@@ -660,9 +687,6 @@ func (s *Service) CreateMany(ctx context.Context, p fidelis.Purpose, inputs []In
 				errs[j].Field = fmt.Sprintf("%d.%s", i, errs[j].Field)
 			}
 			return nil, fidelis.Invalid(errs...)
-		}
-		if err := s.checkFields(ctx, decl, ActCreate, "", in.Fields()); err != nil {
-			return nil, err
 		}
 		id := fidelis.NewCustomerID(now)
 		dek, wrapped, err := s.Vault.NewDEK(id)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -69,15 +70,24 @@ func readInput(w http.ResponseWriter, r *http.Request, allowVersion bool) (custo
 				in.Clear = append(in.Clear, f)
 				continue
 			}
-			var attrs map[string]*string
-			if err := json.Unmarshal(raw, &attrs); err != nil {
-				errs = append(errs, fidelis.FieldError{Field: k, Rule: "invalid_type", Message: "must be an object of strings, or null"})
+			obj, err := decodeObject(raw, "attributes")
+			if err != nil {
+				if e := fidelis.AsError(err); e != nil && strings.Contains(e.Message, "twice") {
+					errs = append(errs, fidelis.FieldError{Field: k, Rule: "duplicate_key", Message: "has an attribute twice"})
+				} else {
+					errs = append(errs, fidelis.FieldError{Field: k, Rule: "invalid_type", Message: "must be an object of strings, or null"})
+				}
 				continue
 			}
 			in.Attributes = map[string]fidelis.Secret{}
-			for ak, av := range attrs {
-				if av != nil {
-					in.Attributes[ak] = fidelis.NewSecret(*av)
+			for ak, av := range obj {
+				v, isNull, err := stringOrNull(av)
+				if err != nil {
+					errs = append(errs, fidelis.FieldError{Field: k, Rule: "invalid_type", Message: "must be an object of strings, or null"})
+					break
+				}
+				if !isNull {
+					in.Attributes[ak] = fidelis.NewSecret(v)
 				}
 			}
 		case slices.Contains(known, f):
@@ -90,7 +100,7 @@ func readInput(w http.ResponseWriter, r *http.Request, allowVersion bool) (custo
 				in.Set[f] = fidelis.NewSecret(s)
 			}
 		default:
-			errs = append(errs, fidelis.FieldError{Field: k, Rule: "unknown_field", Message: "is not a known member"})
+			errs = append(errs, fidelis.FieldError{Field: memberName(k), Rule: "unknown_field", Message: "is not a known member"})
 		}
 	}
 	if len(errs) > 0 {
@@ -141,7 +151,9 @@ func (s *Server) handleCustomerUpdate(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if m := r.Header.Get("If-Match"); m != "" {
+	// "*" matches any current version (RFC 9110 §13.1.1); a weak tag never matches, since
+	// If-Match uses the strong comparison.
+	if m := strings.TrimSpace(r.Header.Get("If-Match")); m != "" && m != "*" {
 		v, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(m, `"v`), `"`))
 		if err != nil || v < 1 {
 			return &fidelis.Error{Code: fidelis.EPRECONDITION, Reason: "bad_if_match", Message: `If-Match must be an ETag returned by the API, like "v3"`}
@@ -208,7 +220,7 @@ func (s *Server) handleCustomerSearch(w http.ResponseWriter, r *http.Request) er
 		v, isNull, err := stringOrNull(raw)
 		switch {
 		case k != "email" && k != "phone":
-			errs = append(errs, fidelis.FieldError{Field: k, Rule: "unknown_field", Message: "is not a known member; search by email or phone"})
+			errs = append(errs, fidelis.FieldError{Field: memberName(k), Rule: "unknown_field", Message: "is not a known member; search by email or phone"})
 		case err != nil || isNull:
 			errs = append(errs, fidelis.FieldError{Field: k, Rule: "invalid_type", Message: "must be a string"})
 		case k == "email":
@@ -236,9 +248,17 @@ func historyJSON(items []customer.HistoryItem) []map[string]any {
 	for i, it := range items {
 		prev := map[string]any{}
 		for f, v := range it.Previous {
-			if v.IsZero() {
+			switch {
+			case v.IsZero():
 				prev[string(f)] = nil
-			} else {
+			case f == fidelis.FieldAttributes:
+				// Stored as the JSON of the previous attributes: render it as an object.
+				attrs := map[string]string{}
+				if json.Unmarshal([]byte(v.Reveal()), &attrs) != nil {
+					attrs = map[string]string{}
+				}
+				prev[string(f)] = attrs
+			default:
 				prev[string(f)] = v.Reveal()
 			}
 		}
@@ -309,7 +329,11 @@ func PurposeJSON(p *privacy.Purpose) map[string]any {
 	if recipients == nil {
 		recipients = []string{}
 	}
-	return map[string]any{"name": p.Name, "lawful_basis": p.LawfulBasis, "fields": fields, "recipients": recipients,
+	actions := p.Actions
+	if actions == nil {
+		actions = []fidelis.Action{}
+	}
+	return map[string]any{"name": p.Name, "lawful_basis": p.LawfulBasis, "fields": fields, "actions": actions, "recipients": recipients,
 		"retention": p.Retention, "description": p.Description}
 }
 
@@ -352,11 +376,19 @@ func (s *Server) handleCustomerErase(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if r.ContentLength > 0 {
-		if obj, err := readObject(w, r); err != nil {
+	// Erasure cannot be undone: any body, however it is sent (chunked included), must be
+	// an empty JSON object or nothing.
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		obj, err := decodeObject(body, "the request body")
+		if err != nil {
 			return err
-		} else if len(obj) > 0 {
-			return fidelis.Invalid(fidelis.FieldError{Field: slices.Sorted(maps.Keys(obj))[0], Rule: "unknown_field", Message: "erasure takes no parameters"})
+		}
+		if len(obj) > 0 {
+			return fidelis.Invalid(fidelis.FieldError{Field: memberName(slices.Sorted(maps.Keys(obj))[0]), Rule: "unknown_field", Message: "erasure takes no parameters"})
 		}
 	}
 	rec, err := s.Customers.Erase(r.Context(), purposeOf(r), id)

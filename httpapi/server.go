@@ -83,16 +83,18 @@ func (s *Server) Handler() http.Handler {
 		w.Write(openAPIDocument)
 	})
 	api := func(pattern string, h handler) { mux.HandleFunc(pattern, s.wrap(s.authenticated(h))) }
+	// Operations on personal data: the purpose is checked before the request is parsed.
+	pd := func(pattern string, a fidelis.Action, h handler) { api(pattern, s.purposed(a, h)) }
 	api("GET /api/v1/purposes", s.handlePurposes)
-	api("POST /api/v1/customers", s.handleCustomerCreate)
-	api("GET /api/v1/customers", s.handleCustomerList)
-	api("POST /api/v1/customers/search", s.handleCustomerSearch)
-	api("GET /api/v1/customers/{id}", s.handleCustomerGet)
-	api("PATCH /api/v1/customers/{id}", s.handleCustomerUpdate)
-	api("GET /api/v1/customers/{id}/history", s.handleCustomerHistory)
-	api("GET /api/v1/customers/{id}/access-log", s.handleCustomerAccessLog)
-	api("GET /api/v1/customers/{id}/export", s.handleCustomerExport)
-	api("POST /api/v1/customers/{id}/erase", s.handleCustomerErase)
+	pd("POST /api/v1/customers", fidelis.ActionCreate, s.handleCustomerCreate)
+	pd("GET /api/v1/customers", fidelis.ActionRead, s.handleCustomerList)
+	pd("POST /api/v1/customers/search", fidelis.ActionRead, s.handleCustomerSearch)
+	pd("GET /api/v1/customers/{id}", fidelis.ActionRead, s.handleCustomerGet)
+	pd("PATCH /api/v1/customers/{id}", fidelis.ActionUpdate, s.handleCustomerUpdate)
+	pd("GET /api/v1/customers/{id}/history", fidelis.ActionRead, s.handleCustomerHistory)
+	pd("GET /api/v1/customers/{id}/access-log", fidelis.ActionAccessLog, s.handleCustomerAccessLog)
+	pd("GET /api/v1/customers/{id}/export", fidelis.ActionExport, s.handleCustomerExport)
+	pd("POST /api/v1/customers/{id}/erase", fidelis.ActionErase, s.handleCustomerErase)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "no_route", Message: "no API operation at this path and method"}
 	}))
@@ -100,7 +102,11 @@ func (s *Server) Handler() http.Handler {
 		s.Extra(mux)
 	}
 	var h http.Handler = mux
-	h = http.NewCrossOriginProtection().Handler(h)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return fidelis.Refusal("cross_origin", "cross-origin state-changing requests are refused")
+	}))
+	h = cop.Handler(h)
 	return s.observe(h)
 }
 
@@ -179,6 +185,18 @@ func (s *Server) authenticated(h handler) handler {
 	}
 }
 
+// purposed checks the purpose and the caller's right to the action before the handler
+// parses anything (P-1): a refusal is the first answer, and it is audited.
+func (s *Server) purposed(a fidelis.Action, h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, _ := fidelis.ParseCustomerID(r.PathValue("id"))
+		if err := s.Customers.Check(r.Context(), purposeOf(r), a, id); err != nil {
+			return err
+		}
+		return h(w, r)
+	}
+}
+
 func purposeOf(r *http.Request) fidelis.Purpose {
 	return fidelis.Purpose(strings.TrimSpace(r.Header.Get(PurposeHeader)))
 }
@@ -190,9 +208,12 @@ func (s *Server) handlePurposes(w http.ResponseWriter, r *http.Request) error {
 		Actions  []fidelis.Action  `json:"actions"`
 	}
 	out := struct {
-		Purposes []*privacy.Purpose `json:"purposes"`
-		Roles    []grant            `json:"roles"`
-	}{Purposes: s.Registry.Purposes()}
+		Purposes []map[string]any `json:"purposes"`
+		Roles    []grant          `json:"roles"`
+	}{}
+	for _, p := range s.Registry.Purposes() {
+		out.Purposes = append(out.Purposes, PurposeJSON(p))
+	}
 	for _, g := range s.Registry.Roles() {
 		out.Roles = append(out.Roles, grant{g.Role, g.Purposes, g.Actions})
 	}

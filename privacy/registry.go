@@ -97,7 +97,7 @@ func (r *Registry) Purpose(p fidelis.Purpose) (*Purpose, error) {
 	if d, ok := r.purposes[p]; ok {
 		return d, nil
 	}
-	return nil, &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "purpose_unknown", Message: fmt.Sprintf("purpose %q is not declared in the registry", p)}
+	return nil, &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "purpose_unknown", Message: "the purpose is not declared in the registry"}
 }
 
 // Purposes returns every declared purpose in declaration order.
@@ -163,7 +163,9 @@ func (r *Registry) Authorize(actor fidelis.Actor, p fidelis.Purpose, a fidelis.A
 	}
 	decl, ok := r.purposes[p]
 	if !ok {
-		return nil, fidelis.Refusal("purpose_unknown", fmt.Sprintf("purpose %q is not declared in the registry", p))
+		// The unknown name is not repeated: it is caller-chosen text (it could be anything,
+		// personal data included) and must not reach responses or the audit log (D-5).
+		return nil, fidelis.Refusal("purpose_unknown", "the purpose named in the Fidelis-Purpose header is not declared in the registry (GET /api/v1/purposes lists them)")
 	}
 	g, ok := r.roles[actor.Role]
 	if !ok {

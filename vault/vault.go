@@ -186,6 +186,8 @@ func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(
 // (e.g. "33" for France); "00" is the international prefix. Returns "" if s has no digits.
 func NormalizePhone(s, defaultCallingCode string) string {
 	s = strings.TrimSpace(s)
+	// "+33 (0)6 12 34 56 78": the bracketed trunk prefix is not dialled from abroad.
+	s = strings.ReplaceAll(s, "(0)", "")
 	plus := strings.HasPrefix(s, "+")
 	var b strings.Builder
 	for _, r := range s {
