@@ -279,7 +279,10 @@ func BenchmarkLookupByEmail(b *testing.B) {
 			bodies[i], _ = json.Marshal(map[string]string{"email": e})
 		}
 		b.Run("api", func(b *testing.B) {
-			parallel(b, func(i int64) error { f.do(b, "POST", "/api/v1/customers/search", bodies[i%int64(len(bodies))]); return nil })
+			parallel(b, func(i int64) error {
+				f.do(b, "POST", "/api/v1/customers/search", bodies[i%int64(len(bodies))])
+				return nil
+			})
 		})
 		b.Run("bare_storage", func(b *testing.B) {
 			parallel(b, func(int64) error { _, err := f.bareByIndex(); return err })

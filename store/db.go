@@ -228,8 +228,8 @@ func (db *DB) q(query string) string {
 // Tx is one transaction. It implements the transaction interfaces the domain packages
 // declare (customer.Tx, audit.SealTx, ...).
 type Tx struct {
-	db    *DB
-	tx    *sql.Tx
+	db         *DB
+	tx         *sql.Tx
 	stmts      *sync.Map // of the pool the transaction runs on; nil: no statement cache
 	unprepared []string  // queries to prepare after the transaction
 	pool       *sql.DB   // set when tx is nil: statements run on the pool (SQLite reads)
