@@ -23,8 +23,9 @@ type Problem struct {
 	RequestID string               `json:"request_id,omitempty"`
 }
 
-// statusOf maps error codes to HTTP statuses: the one place that decides it.
-func statusOf(e *fidelis.Error) int {
+// Status maps an error to its HTTP status: the one place that decides it, for the API and
+// the back-office alike.
+func Status(e *fidelis.Error) int {
 	switch e.Code {
 	case fidelis.EINVALID:
 		if e.Reason == "malformed_body" {
@@ -62,7 +63,7 @@ func ProblemFor(err error, r *http.Request) Problem {
 	if e == nil || e.Code == fidelis.EINTERNAL {
 		e = &fidelis.Error{Code: fidelis.EINTERNAL, Reason: "internal", Message: "an internal error occurred; the operator can find it in the logs by its request id"}
 	}
-	status := statusOf(e)
+	status := Status(e)
 	typ := "urn:fidelis:problem:" + string(e.Code)
 	if e.Reason != "" {
 		typ += ":" + e.Reason

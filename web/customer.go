@@ -12,6 +12,7 @@ import (
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/customer"
+	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/privacy"
 )
 
@@ -375,7 +376,7 @@ func (s *server) formFailure(w http.ResponseWriter, r *http.Request, v *visit, f
 		return s.renderForm(w, r, v, http.StatusConflict, fv)
 	case e != nil && len(e.Fields) > 0 && (e.Code == fidelis.EINVALID || e.Code == fidelis.EFORBIDDEN):
 		fv.addErrors(s.cat, v.lang, e.Fields)
-		return s.renderForm(w, r, v, statusOf(e.Code), fv)
+		return s.renderForm(w, r, v, httpapi.Status(e), fv)
 	}
 	return err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/app"
 	"github.com/fidelis/fidelis/auth"
+	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/privacy"
 )
 
@@ -282,35 +283,6 @@ func (s *server) render(w http.ResponseWriter, status int, p *page) error {
 	return nil
 }
 
-// statusOf maps error codes to HTTP statuses.
-func statusOf(code fidelis.Code) int {
-	switch code {
-	case fidelis.EINVALID:
-		return http.StatusUnprocessableEntity
-	case fidelis.ENOTFOUND:
-		return http.StatusNotFound
-	case fidelis.ECONFLICT:
-		return http.StatusConflict
-	case fidelis.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case fidelis.EFORBIDDEN:
-		return http.StatusForbidden
-	case fidelis.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case fidelis.EUNSUPPORTED:
-		return http.StatusUnsupportedMediaType
-	case fidelis.EPRECONDITION:
-		return http.StatusPreconditionFailed
-	case fidelis.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	case fidelis.ETOOMANY:
-		return http.StatusTooManyRequests
-	case fidelis.EGONE:
-		return http.StatusGone
-	}
-	return http.StatusInternalServerError
-}
-
 // errorView is the data of the error page.
 type errorView struct {
 	Status    int
@@ -331,7 +303,7 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, v *visit, e
 	if e == nil || e.Code == fidelis.EINTERNAL {
 		e = &fidelis.Error{Code: fidelis.EINTERNAL, Reason: "internal"}
 	}
-	status := statusOf(e.Code)
+	status := httpapi.Status(e)
 	if status >= 500 && !errors.Is(err, context.Canceled) {
 		s.log.ErrorContext(r.Context(), "back-office request failed", "route", r.Pattern, "status", status,
 			"request_id", fidelis.RequestIDFrom(r.Context()), "err", err)
