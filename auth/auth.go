@@ -187,7 +187,7 @@ func (s *Service) CreateUser(ctx context.Context, username, password string, rol
 		}
 		return nil, fmt.Errorf("auth.CreateUser: %w", err)
 	}
-	s.record(ctx, "user.create", "", audit.OutcomeOK, "")
+	s.record(ctx, "user.create", u.ID, audit.OutcomeOK, "")
 	return u, nil
 }
 
@@ -203,7 +203,7 @@ func (s *Service) SetPassword(ctx context.Context, username, password string) er
 	if err := s.Store.SetPassword(ctx, u.ID, s.hashPassword(password)); err != nil {
 		return err
 	}
-	s.record(ctx, "user.password", "", audit.OutcomeOK, "")
+	s.record(ctx, "user.password", u.ID, audit.OutcomeOK, "")
 	return nil
 }
 
@@ -283,9 +283,16 @@ func (s *Service) Login(ctx context.Context, username, password string, purpose 
 		s.record(fidelis.WithActor(ctx, u.Actor()), "auth.login", "", audit.OutcomeDenied, "bad_credentials")
 		return "", nil, errBadLogin()
 	}
-	if purpose == "" {
-		if ps := s.Registry.PurposesOf(u.Role); len(ps) > 0 {
-			purpose = ps[0].Name
+	// Start under the requested purpose if the role holds it, else the role's first one.
+	granted := s.Registry.PurposesOf(u.Role)
+	ok := false
+	for _, d := range granted {
+		ok = ok || d.Name == purpose
+	}
+	if !ok {
+		purpose = ""
+		if len(granted) > 0 {
+			purpose = granted[0].Name
 		}
 	}
 	token := RandomSecret(32)
@@ -354,7 +361,7 @@ func (s *Service) CreateToken(ctx context.Context, name string, role fidelis.Rol
 	if err := s.Store.CreateToken(ctx, t, hashSecret(secret)); err != nil {
 		return "", nil, fmt.Errorf("auth.CreateToken: %w", err)
 	}
-	s.record(ctx, "token.create", "", audit.OutcomeOK, "")
+	s.record(ctx, "token.create", t.ID, audit.OutcomeOK, "")
 	return t.ID + "." + secret, t, nil
 }
 
@@ -364,7 +371,7 @@ func (s *Service) RevokeToken(ctx context.Context, id string) error {
 		return err
 	}
 	s.tokens.forget(id)
-	s.record(ctx, "token.revoke", "", audit.OutcomeOK, "")
+	s.record(ctx, "token.revoke", id, audit.OutcomeOK, "")
 	return nil
 }
 
@@ -375,6 +382,8 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (fidelis.Acto
 	if !ok || !fidelis.ValidID("tok", id) || secret == "" {
 		return fidelis.Actor{}, bad
 	}
+	// The cache runs on the wall clock, not the injected business clock: it bounds real
+	// elapsed time before a revocation elsewhere takes effect.
 	now := time.Now()
 	c, ok := s.tokens.get(id, now)
 	if !ok {

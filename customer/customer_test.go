@@ -615,9 +615,6 @@ func TestUpdate_HistoryAndVersion(t *testing.T) {
 // field ends empty (Clear wins), but the history must record the value it really held
 // before, and a field that was already empty is no change at all.
 func TestUpdate_SetAndClearSameField_History(t *testing.T) {
-	t.Skip("BUG: customer.Service.Update overwrites previous[f] when a field is both set and cleared (Set then Clear, or Clear " +
-		"attributes then Attributes): the history records the just-set value as the previous one, losing the real previous value, " +
-		"and a net no-op bumps the version")
 	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
 		a := newApp(t, b)
 		ctx := as("support", fidelis.RoleSupport)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -62,6 +63,11 @@ func (s *Service) authorize(ctx context.Context, p fidelis.Purpose, a fidelis.Ac
 	actor, ok := fidelis.ActorFrom(ctx)
 	if !ok {
 		return nil, &fidelis.Error{Code: fidelis.EUNAUTHORIZED, Reason: "no_actor", Message: "authentication required"}
+	}
+	if subject != "" && !fidelis.ValidID("cus", subject) {
+		// Not an ID Fidelis issued: nothing to authorise, and caller text stays out of the
+		// audit log (D-5).
+		return nil, &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "bad_id", Message: "no customer with this id"}
 	}
 	decl, err := s.Registry.Authorize(actor, p, a)
 	if err != nil {
@@ -407,37 +413,37 @@ func (s *Service) Update(ctx context.Context, p fidelis.Purpose, id fidelis.Cust
 		if err != nil {
 			return err
 		}
-		previous := map[string]string{}
-		var changed []fidelis.Field
-		for f, v := range in.Set {
-			if values[f].Reveal() != v.Reveal() {
-				previous[string(f)] = values[f].Reveal()
-				values[f] = v
-				changed = append(changed, f)
-			}
-		}
+		// Work out the final values (Set, then Clear, then Attributes), then compare them
+		// with the stored ones: the history records each changed field's real previous
+		// value, and a net no-op is no change.
+		final := maps.Clone(values)
+		maps.Copy(final, in.Set)
+		finalAttrs := attrs
 		for _, f := range in.Clear {
 			if f == fidelis.FieldAttributes {
-				if len(attrs) > 0 {
+				finalAttrs = map[string]fidelis.Secret{}
+			} else {
+				delete(final, f)
+			}
+		}
+		if in.Attributes != nil {
+			finalAttrs = in.Attributes
+		}
+		previous := map[string]string{}
+		var changed []fidelis.Field
+		for _, f := range fidelis.CustomerFields() {
+			if f == fidelis.FieldAttributes {
+				if string(encodeAttributes(finalAttrs)) != string(encodeAttributes(attrs)) {
 					previous[string(f)] = string(encodeAttributes(attrs))
-					attrs = map[string]fidelis.Secret{}
 					changed = append(changed, f)
 				}
-				continue
-			}
-			if !values[f].IsZero() {
+			} else if final[f].Reveal() != values[f].Reveal() {
 				previous[string(f)] = values[f].Reveal()
-				delete(values, f)
 				changed = append(changed, f)
 			}
 		}
-		if in.Attributes != nil && string(encodeAttributes(in.Attributes)) != string(encodeAttributes(attrs)) {
-			previous[string(fidelis.FieldAttributes)] = string(encodeAttributes(attrs))
-			attrs = in.Attributes
-			changed = append(changed, fidelis.FieldAttributes)
-		}
+		values, attrs = final, finalAttrs
 		slices.Sort(changed)
-		changed = slices.Compact(changed)
 		if len(changed) == 0 {
 			out = s.view(rec, decl, values, attrs)
 			return tx.AppendAudit(ctx, s.Audit.Entry(ctx, audit.Event{Action: ActUpdate, Subject: string(id), Purpose: p, Reason: "no_change"}))

@@ -63,6 +63,8 @@ func NewRegistry(purposes []Purpose, grants []RoleGrant) (*Registry, error) {
 	known := fidelis.CustomerFields()
 	for i := range purposes {
 		p := purposes[i]
+		// Copies: the registry must not change when the caller's slices do.
+		p.Fields, p.Actions, p.Recipients = slices.Clone(p.Fields), slices.Clone(p.Actions), slices.Clone(p.Recipients)
 		if p.Name == "" {
 			return nil, fmt.Errorf("privacy: purpose %d has no name", i)
 		}
@@ -82,6 +84,10 @@ func NewRegistry(purposes []Purpose, grants []RoleGrant) (*Registry, error) {
 	}
 	for i := range grants {
 		g := grants[i]
+		g.Purposes, g.Actions = slices.Clone(g.Purposes), slices.Clone(g.Actions)
+		if _, dup := r.roles[g.Role]; dup {
+			return nil, fmt.Errorf("privacy: role %q granted twice", g.Role)
+		}
 		for _, p := range g.Purposes {
 			if _, ok := r.purposes[p]; !ok {
 				return nil, fmt.Errorf("privacy: role %q is granted undeclared purpose %q", g.Role, p)

@@ -50,6 +50,7 @@ type Keyring struct {
 	mu      sync.RWMutex
 	kf      keyFile
 	modTime time.Time
+	size    int64 // with modTime: a rotation always grows the file (one more KEK)
 	checked time.Time
 }
 
@@ -85,6 +86,9 @@ func Create(path string, now func() time.Time) (*Keyring, error) {
 	}
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("vault: close key file: %w", err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return nil, err
 	}
 	return Open(path, now)
 }
@@ -134,7 +138,7 @@ func (kr *Keyring) load() error {
 		return fmt.Errorf("vault: key file %s: %w", kr.path, err)
 	}
 	kr.mu.Lock()
-	kr.kf, kr.modTime, kr.checked = kf, st.ModTime(), kr.now()
+	kr.kf, kr.modTime, kr.size, kr.checked = kf, st.ModTime(), st.Size(), kr.now()
 	kr.mu.Unlock()
 	return nil
 }
@@ -165,13 +169,13 @@ func (kf *keyFile) validate() error {
 func (kr *Keyring) refresh(force bool) {
 	kr.mu.RLock()
 	due := force || kr.now().Sub(kr.checked) >= time.Second
-	mod := kr.modTime
+	mod, size := kr.modTime, kr.size
 	kr.mu.RUnlock()
 	if !due {
 		return
 	}
 	st, err := os.Stat(kr.path)
-	if err != nil || st.ModTime().Equal(mod) && !force {
+	if err != nil || st.ModTime().Equal(mod) && st.Size() == size && !force {
 		kr.mu.Lock()
 		kr.checked = kr.now()
 		kr.mu.Unlock()
@@ -214,10 +218,18 @@ func (kr *Keyring) kek(id string) (KEK, bool) {
 func (kr *Keyring) ActiveKEKID() string { return kr.active().ID }
 
 // Rotate adds a new KEK, makes it active, retires the previous ones and writes the file
-// atomically (temporary file, fsync, rename). It returns the new KEK's ID. Rewrapping the
-// stored data keys is the caller's job (see RewrapDEK).
+// atomically and durably (temporary file, fsync, rename, fsync of the directory), under an
+// exclusive lock file so that two rotations cannot lose a key. It returns the new KEK's ID.
+// Rewrapping the stored data keys is the caller's job (see RewrapDEK).
 func (kr *Keyring) Rotate() (string, error) {
-	kr.refresh(true)
+	unlock, err := lockFile(kr.path + ".lock")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if err := kr.load(); err != nil { // the file as it is now, after any other rotation
+		return "", err
+	}
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	kf := kr.kf
@@ -239,12 +251,52 @@ func (kr *Keyring) Rotate() (string, error) {
 	if err := os.Rename(tmp, kr.path); err != nil {
 		return "", fmt.Errorf("vault: replace key file: %w", err)
 	}
+	// Without this, a crash could bring back the old file while the database already holds
+	// data keys wrapped under the new KEK: those customers would be lost.
+	if err := syncDir(filepath.Dir(kr.path)); err != nil {
+		return "", err
+	}
 	st, err := os.Stat(kr.path)
 	if err != nil {
 		return "", err
 	}
-	kr.kf, kr.modTime, kr.checked = kf, st.ModTime(), kr.now()
+	kr.kf, kr.modTime, kr.size, kr.checked = kf, st.ModTime(), st.Size(), kr.now()
 	return k.ID, nil
+}
+
+// syncDir makes a rename or creation in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("vault: open key directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("vault: sync key directory: %w", err)
+	}
+	return nil
+}
+
+// lockFile takes an exclusive lock by creating path; a lock older than ten minutes is taken
+// to be left over by a crashed process and is broken.
+func lockFile(path string) (unlock func(), err error) {
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("vault: lock key file: %w", err)
+		}
+		if st, serr := os.Stat(path); serr == nil && time.Since(st.ModTime()) > 10*time.Minute {
+			os.Remove(path)
+			continue
+		}
+		return nil, &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "rotation_in_progress",
+			Message: "another key rotation is in progress (lock file " + path + ")", Err: err}
+	}
+	return nil, fmt.Errorf("vault: could not take the lock %s", path)
 }
 
 func writeFileSync(path string, b []byte) error {
