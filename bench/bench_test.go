@@ -182,7 +182,7 @@ func (f *fixture) bareByIndex() ([]byte, error) {
 
 func parallel(b *testing.B, fn func(i int64) error) {
 	var n atomic.Int64
-	b.SetParallelism(4)
+	b.SetParallelism(16)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

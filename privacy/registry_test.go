@@ -278,3 +278,35 @@ func TestNewRegistry_ImmutableOnceBuilt(t *testing.T) {
 		t.Errorf("customer_service.Allows(given_name) after the caller edited its slice = false; want true")
 	}
 }
+
+// TestDefaults_LeastData_D1 checks privacy by default in the seeded registry: purposes
+// based on consent or legitimate interest use only the fields their job needs, and no
+// role but the DPO's and the administrator's may erase or export.
+func TestDefaults_LeastData_D1(t *testing.T) {
+	reg := privacy.DefaultRegistry()
+	never := map[fidelis.Purpose][]fidelis.Field{
+		fidelis.PurposeMarketingEmail: {fidelis.FieldPhone, fidelis.FieldBirthDate, fidelis.FieldStreet, fidelis.FieldPostalCode, fidelis.FieldCity, fidelis.FieldAttributes},
+		fidelis.PurposeMarketingSMS:   {fidelis.FieldEmail, fidelis.FieldBirthDate, fidelis.FieldStreet, fidelis.FieldPostalCode, fidelis.FieldCity, fidelis.FieldAttributes, fidelis.FieldFamilyName},
+		fidelis.PurposeAnalytics:      {fidelis.FieldGivenName, fidelis.FieldFamilyName, fidelis.FieldEmail, fidelis.FieldPhone, fidelis.FieldStreet, fidelis.FieldAttributes},
+		fidelis.PurposeAccounting:     {fidelis.FieldEmail, fidelis.FieldPhone, fidelis.FieldBirthDate, fidelis.FieldAttributes},
+		fidelis.PurposeAudit:          fidelis.CustomerFields(),
+	}
+	for p, fields := range never {
+		d, err := reg.Purpose(p)
+		if err != nil {
+			t.Fatalf("Purpose(%s) = %v", p, err)
+		}
+		for _, f := range fields {
+			if d.Allows(f) {
+				t.Errorf("default purpose %s allows %s; want least data (D-1)", p, f)
+			}
+		}
+	}
+	for _, g := range reg.Roles() {
+		for _, a := range []fidelis.Action{fidelis.ActionErase, fidelis.ActionExport} {
+			if slices.Contains(g.Actions, a) && g.Role != fidelis.RoleDPO && g.Role != fidelis.RoleAdmin {
+				t.Errorf("role %s holds %s by default; want only dpo and admin (D-1)", g.Role, a)
+			}
+		}
+	}
+}

@@ -218,6 +218,7 @@ func (t *Tx) DeleteCustomer(ctx context.Context, id fidelis.CustomerID) (custome
 	if _, err := t.exec(ctx, `DELETE FROM customer_keys WHERE customer_id = ?`, id); err != nil {
 		return d, fmt.Errorf("delete customer key: %w", err)
 	}
+	t.truncateWAL = true
 	res, err := t.exec(ctx, `DELETE FROM customer_changes WHERE customer_id = ?`, id)
 	if err != nil {
 		return d, fmt.Errorf("delete customer history: %w", err)

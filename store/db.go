@@ -70,9 +70,12 @@ const DatabaseFile = "fidelis.db"
 // sqlitePragmas are applied on every connection. secure_delete overwrites deleted content
 // with zeros, without which erased key bytes would linger in free pages: crypto-shredding
 // depends on it. synchronous=NORMAL in WAL mode is durable across application crashes
-// and loses at most the last transactions on power loss.
+// and loses at most the last transactions on power loss. A larger automatic-checkpoint
+// threshold (8192 pages, 32 MiB of WAL) lets pages written twice in a row (an audit entry,
+// then its sealing) be copied back once; erasures checkpoint at once (see Tx.truncateWAL).
+// temp_store(MEMORY) keeps sort spills, which may hold ciphertext, off the disk.
 const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
-	"&_pragma=foreign_keys(ON)&_pragma=secure_delete(ON)&_time_format=sqlite"
+	"&_pragma=foreign_keys(ON)&_pragma=secure_delete(ON)&_pragma=cache_size(-16384)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(8192)&_time_format=sqlite"
 
 // uriEscaper escapes the characters that end the path part of an SQLite URI filename.
 var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
@@ -233,6 +236,9 @@ type Tx struct {
 	stmts      *sync.Map // of the pool the transaction runs on; nil: no statement cache
 	unprepared []string  // queries to prepare after the transaction
 	pool       *sql.DB   // set when tx is nil: statements run on the pool (SQLite reads)
+	// truncateWAL asks for a WAL checkpoint after commit: an erasure must not leave the old
+	// key pages in the WAL file until the next automatic checkpoint.
+	truncateWAL bool
 }
 
 // stmt returns the prepared statement for query within the transaction, or nil if it is
@@ -346,6 +352,11 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *sync.Map, opts *sql.
 	}
 	if len(t.unprepared) > 0 {
 		db.prepare(pool, stmts, t.unprepared)
+	}
+	if err == nil && t.truncateWAL && db.Dialect == SQLite {
+		// Best effort: with readers active the WAL cannot be truncated now; the next
+		// checkpoint overwrites it.
+		_, _ = db.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_checkpoint(TRUNCATE)")
 	}
 	return err
 }
