@@ -103,7 +103,63 @@ type Service struct {
 	Argon2     Argon2Params
 	SessionTTL time.Duration
 
-	tokens tokenCache
+	tokens   tokenCache
+	failures loginFailures
+}
+
+// Sign-in throttling: after maxLoginFailures wrong passwords for one username within
+// lockoutPeriod, sign-in for that username is refused until the period has passed, even
+// with the right password. It slows down password guessing without revealing whether
+// the username exists (unknown usernames are throttled the same way).
+const (
+	maxLoginFailures = 5
+	lockoutPeriod    = 15 * time.Minute
+)
+
+type loginFailures struct {
+	mu sync.Mutex
+	m  map[string][]time.Time // username -> recent failure times
+}
+
+// locked reports whether username is locked out at now, and until when.
+func (f *loginFailures) locked(username string, now time.Time) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	recent := f.prune(username, now)
+	if len(recent) >= maxLoginFailures {
+		return recent[len(recent)-maxLoginFailures].Add(lockoutPeriod), true
+	}
+	return time.Time{}, false
+}
+
+func (f *loginFailures) prune(username string, now time.Time) []time.Time {
+	recent := f.m[username][:0:0]
+	for _, t := range f.m[username] {
+		if now.Sub(t) < lockoutPeriod {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) == 0 {
+		delete(f.m, username)
+	} else {
+		f.m[username] = recent
+	}
+	return recent
+}
+
+func (f *loginFailures) fail(username string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil || len(f.m) > 100000 {
+		f.m = map[string][]time.Time{}
+	}
+	f.m[username] = append(f.prune(username, now), now)
+}
+
+func (f *loginFailures) reset(username string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, username)
 }
 
 // tokenCacheTTL bounds how long a token checked against the database is trusted without
@@ -269,20 +325,30 @@ func errBadLogin() error {
 // Login checks a username and password and opens a session. It returns the session token
 // to set as a cookie; only its hash is stored.
 func (s *Service) Login(ctx context.Context, username, password string, purpose fidelis.Purpose) (string, *Session, error) {
-	u, hash, err := s.Store.UserByUsername(ctx, strings.ToLower(strings.TrimSpace(username)))
+	username = strings.ToLower(strings.TrimSpace(username))
+	now := s.now()
+	if until, locked := s.failures.locked(username, now); locked {
+		s.record(ctx, "auth.login", "", audit.OutcomeDenied, "locked_out")
+		return "", nil, &fidelis.Error{Code: fidelis.ETOOMANY, Reason: "locked_out",
+			Message: fmt.Sprintf("too many failed sign-ins for this username; try again in %d minutes", int(until.Sub(now).Minutes())+1)}
+	}
+	u, hash, err := s.Store.UserByUsername(ctx, username)
 	if err != nil {
 		if fidelis.ErrorCode(err) != fidelis.ENOTFOUND {
 			return "", nil, err
 		}
 		// Spend the same time as a real check so response time does not reveal usernames.
 		verifyPassword(s.hashPassword("timing-equaliser"), password)
+		s.failures.fail(username, now)
 		s.record(ctx, "auth.login", "", audit.OutcomeDenied, "bad_credentials")
 		return "", nil, errBadLogin()
 	}
 	if !verifyPassword(hash, password) || u.Disabled {
-		s.record(fidelis.WithActor(ctx, u.Actor()), "auth.login", "", audit.OutcomeDenied, "bad_credentials")
+		s.failures.fail(username, now)
+		s.record(fidelis.WithActor(ctx, u.Actor()), "auth.login", u.ID, audit.OutcomeDenied, "bad_credentials")
 		return "", nil, errBadLogin()
 	}
+	s.failures.reset(username)
 	// Start under the requested purpose if the role holds it, else the role's first one.
 	granted := s.Registry.PurposesOf(u.Role)
 	ok := false
@@ -296,12 +362,11 @@ func (s *Service) Login(ctx context.Context, username, password string, purpose 
 		}
 	}
 	token := RandomSecret(32)
-	now := s.now()
 	sess := &Session{User: u, CSRFToken: RandomSecret(24), Purpose: purpose, ExpiresAt: now.Add(s.ttl())}
 	if err := s.Store.CreateSession(ctx, hashSecret(token), sess, now); err != nil {
 		return "", nil, fmt.Errorf("auth.Login: %w", err)
 	}
-	s.record(fidelis.WithActor(ctx, u.Actor()), "auth.login", "", audit.OutcomeOK, "")
+	s.record(fidelis.WithActor(ctx, u.Actor()), "auth.login", u.ID, audit.OutcomeOK, "")
 	return token, sess, nil
 }
 

@@ -501,3 +501,36 @@ func TestBootstrap(t *testing.T) {
 		}
 	})
 }
+
+// TestLogin_LockoutAfterRepeatedFailures: five wrong passwords lock the username for 15
+// minutes, even against the right password; unknown usernames are throttled alike, and a
+// success resets the count.
+func TestLogin_LockoutAfterRepeatedFailures(t *testing.T) {
+	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
+		a, clk := newApp(t, b)
+		mustUser(t, a, "alice", fidelis.RoleSupport)
+		ctx := context.Background()
+		for i := range 4 {
+			if _, _, err := a.Auth.Login(ctx, "alice", "wrong-password-1234", ""); fidelis.ErrorCode(err) != fidelis.EUNAUTHORIZED {
+				t.Fatalf("wrong password #%d = %v; want unauthorized", i+1, err)
+			}
+		}
+		mustLogin(t, a, "alice", "") // a success resets the count
+		for range 5 {
+			a.Auth.Login(ctx, "ALICE", "wrong-password-1234", "")
+		}
+		_, _, err := a.Auth.Login(ctx, "alice", goodPassword, "")
+		if e := fidelis.AsError(err); e == nil || e.Code != fidelis.ETOOMANY || e.Reason != "locked_out" {
+			t.Fatalf("Login after 5 failures = %v; want too_many/locked_out", err)
+		}
+		clk.Set(clk.Now().Add(16 * time.Minute))
+		mustLogin(t, a, "alice", "")
+
+		for range 5 {
+			a.Auth.Login(ctx, "nobody", "wrong-password-1234", "")
+		}
+		if _, _, err := a.Auth.Login(ctx, "nobody", "wrong-password-1234", ""); fidelis.ErrorCode(err) != fidelis.ETOOMANY {
+			t.Fatalf("6th attempt on an unknown username = %v; want too_many", err)
+		}
+	})
+}

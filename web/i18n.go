@@ -202,6 +202,7 @@ func messages() catalogue {
 		"login.password": {"Mot de passe", "Password"},
 		"login.submit":   {"Se connecter", "Sign in"},
 		"login.bad":      {"Identifiant ou mot de passe incorrect.", "Wrong username or password."},
+		"login.locked":   {"Trop de tentatives de connexion échouées pour cet identifiant. Réessayez dans quinze minutes.", "Too many failed sign-ins for this username. Try again in fifteen minutes."},
 		"login.expired":  {"Le formulaire a expiré. Saisissez à nouveau vos identifiants.", "The form has expired. Please enter your credentials again."},
 
 		// Customer list and search.

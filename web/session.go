@@ -81,6 +81,9 @@ func (s *server) handleLogin(w http.ResponseWriter, r *http.Request, v *visit) e
 	if fidelis.ErrorCode(err) == fidelis.EUNAUTHORIZED {
 		lv.Error = s.cat.t(v.lang, "login.bad")
 		return s.renderLogin(w, r, v, http.StatusUnauthorized, lv)
+	} else if fidelis.ErrorCode(err) == fidelis.ETOOMANY {
+		lv.Error = s.cat.t(v.lang, "login.locked")
+		return s.renderLogin(w, r, v, http.StatusTooManyRequests, lv)
 	} else if err != nil {
 		return err
 	}
