@@ -27,6 +27,7 @@ const (
 	ETOOMANY      Code = "too_many"     // rate limit
 	EGONE         Code = "gone"         // reserved for resources that existed and cannot come back
 	EPRECONDITION Code = "precondition" // If-Match or expected version does not hold
+	EMETHOD       Code = "method"       // the resource exists, but not with this method
 )
 
 // FieldError names one invalid input field. Message is safe to show (it never repeats the

@@ -685,14 +685,25 @@ func TestAPI_ProblemsNeverEchoValues_D5(t *testing.T) {
 	})
 }
 
-// TestAPI_UnknownRoute checks unknown API paths and methods get a no_route problem.
+// TestAPI_UnknownRoute checks unknown API paths get a no_route problem, and known paths
+// with another method a 405 naming the allowed ones.
 func TestAPI_UnknownRoute(t *testing.T) {
 	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
 		e := mustEnv(t, b)
-		for _, tt := range []struct{ method, path string }{{"GET", "/api/v1/nope"}, {"GET", "/api/v2/customers"}, {"POST", "/api/v1/purposes"}} {
+		for _, tt := range []struct{ method, path string }{{"GET", "/api/v1/nope"}, {"GET", "/api/v2/customers"}} {
 			r := e.admin.Do(tt.method, tt.path, cs, nil).MustStatus(t, http.StatusNotFound)
 			if p := problemOf(t, r); p.Reason != "no_route" {
 				t.Errorf("%s %s: reason %q; want no_route", tt.method, tt.path, p.Reason)
+			}
+		}
+		for _, tt := range []struct{ method, path, allow string }{
+			{"POST", "/api/v1/purposes", "GET"},
+			{"DELETE", "/api/v1/customers", "GET, POST"},
+			{"PUT", "/api/v1/customers/cus_06h0a13sp3ms3mpmq582ywf31g", "GET, PATCH"},
+		} {
+			r := e.admin.Do(tt.method, tt.path, cs, nil).MustStatus(t, http.StatusMethodNotAllowed)
+			if p := problemOf(t, r); p.Reason != "method_not_allowed" || r.Header.Get("Allow") != tt.allow {
+				t.Errorf("%s %s: reason %q, Allow %q; want method_not_allowed, %q", tt.method, tt.path, p.Reason, r.Header.Get("Allow"), tt.allow)
 			}
 		}
 	})

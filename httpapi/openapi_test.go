@@ -727,7 +727,7 @@ func TestOpenAPI_Document(t *testing.T) {
 		}
 		codes := []string{}
 		for _, c := range []fidelis.Code{fidelis.EINVALID, fidelis.ENOTFOUND, fidelis.ECONFLICT, fidelis.EUNAUTHORIZED, fidelis.EFORBIDDEN,
-			fidelis.ETOOLARGE, fidelis.EUNAVAILABLE, fidelis.EINTERNAL, fidelis.EUNSUPPORTED, fidelis.ETOOMANY, fidelis.EGONE, fidelis.EPRECONDITION} {
+			fidelis.ETOOLARGE, fidelis.EUNAVAILABLE, fidelis.EINTERNAL, fidelis.EUNSUPPORTED, fidelis.ETOOMANY, fidelis.EGONE, fidelis.EPRECONDITION, fidelis.EMETHOD} {
 			codes = append(codes, string(c))
 		}
 		if got := strs("/components/schemas/Problem/properties/code/enum"); !slices.Equal(got, codes) {

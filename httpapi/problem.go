@@ -52,6 +52,8 @@ func Status(e *fidelis.Error) int {
 		return http.StatusTooManyRequests
 	case fidelis.EGONE:
 		return http.StatusGone
+	case fidelis.EMETHOD:
+		return http.StatusMethodNotAllowed
 	}
 	return http.StatusInternalServerError
 }

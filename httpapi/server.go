@@ -96,6 +96,19 @@ func (s *Server) Handler() http.Handler {
 	pd("GET /api/v1/customers/{id}/export", fidelis.ActionExport, s.handleCustomerExport)
 	pd("POST /api/v1/customers/{id}/erase", fidelis.ActionErase, s.handleCustomerErase)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		// The path may exist with other methods: then it is 405 with Allow, as HTTP says.
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/api/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return &fidelis.Error{Code: fidelis.EMETHOD, Reason: "method_not_allowed", Message: "this path does not support the method; see the Allow header"}
+		}
 		return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "no_route", Message: "no API operation at this path and method"}
 	}))
 	if s.Extra != nil {
