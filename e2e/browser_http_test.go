@@ -2,14 +2,11 @@ package e2e_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/app"
@@ -33,11 +30,10 @@ func mustBackOffice(t *testing.T, b fidelistest.Backend) (*app.App, string) {
 	return a, base
 }
 
-// formClient is a plain HTTP client that keeps cookies and does not follow redirects.
+// formClient is the shared back-office client, answering in this file's field names.
 type formClient struct {
-	t    *testing.T
-	base string
-	http *http.Client
+	t  *testing.T
+	fc *fidelistest.FormClient
 }
 
 type formResponse struct {
@@ -49,37 +45,13 @@ type formResponse struct {
 var formCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func newFormClient(t *testing.T, base string) *formClient {
-	jar, _ := cookiejar.New(nil)
-	return &formClient{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &formClient{t: t, fc: fidelistest.NewFormClient(t, base)}
 }
 
 func (c *formClient) do(method, path string, form url.Values, header ...string) *formResponse {
 	c.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, c.base+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return &formResponse{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	r := c.fc.Do(method, path, form, header...)
+	return &formResponse{status: r.Status, header: r.Header, body: r.Body}
 }
 
 // csrf returns the CSRF token of the forms on a page.

@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/app"
@@ -62,11 +59,10 @@ func mustSite(t *testing.T, b fidelistest.Backend) *site {
 	return &site{app: a, base: fidelistest.MustServe(t, a), logs: logs}
 }
 
-// browser is a cookie-keeping HTTP client that does not follow redirects.
+// browser is the shared back-office client that also keeps the last CSRF token it saw.
 type browser struct {
 	t    *testing.T
-	base string
-	c    *http.Client
+	fc   *fidelistest.FormClient
 	csrf string
 }
 
@@ -77,36 +73,15 @@ type page struct {
 }
 
 func newBrowser(t *testing.T, base string) *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{t: t, fc: fidelistest.NewFormClient(t, base)}
 }
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (b *browser) do(method, path string, form url.Values, header ...string) *page {
 	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, b.base+path, body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	p := &page{status: resp.StatusCode, header: resp.Header, body: string(raw)}
+	r := b.fc.Do(method, path, form, header...)
+	p := &page{status: r.Status, header: r.Header, body: r.Body}
 	if m := csrfRE.FindStringSubmatch(p.body); m != nil && path != "/login" {
 		b.csrf = m[1]
 	}
