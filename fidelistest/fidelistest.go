@@ -220,19 +220,26 @@ func (c *Client) Do(method, path string, purpose fidelis.Purpose, body any, head
 	if purpose != "" {
 		req.Header.Set("Fidelis-Purpose", string(purpose))
 	}
+	status, h, b := send(c.TB, c.HTTP, req, header)
+	return &Response{Status: status, Header: h, Body: b}
+}
+
+// send adds header (name/value pairs) to req, sends it and reads the whole response.
+func send(tb testing.TB, client *http.Client, req *http.Request, header []string) (int, http.Header, []byte) {
+	tb.Helper()
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := c.HTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		c.TB.Fatalf("%s %s: %v", method, path, err)
+		tb.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.TB.Fatalf("%s %s: read body: %v", method, path, err)
+		tb.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return resp.StatusCode, resp.Header, b
 }
 
 // MustStatus fails the test unless r has status want.

@@ -47,17 +47,6 @@ func (c *FormClient) Do(method, path string, form url.Values, header ...string) 
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		c.TB.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.TB.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return &FormResponse{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+	status, h, b := send(c.TB, c.HTTP, req, header)
+	return &FormResponse{Status: status, Header: h, Body: string(b)}
 }
