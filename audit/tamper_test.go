@@ -3,6 +3,8 @@ package audit_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -202,6 +204,37 @@ func TestSealer_ConcurrentWritersAndSealing_P4(t *testing.T) {
 		r, err := a.VerifyAudit(context.Background())
 		if err != nil || !r.OK() || r.Pending != 0 || r.Sealed != 120 {
 			t.Fatalf("VerifyAudit = %+v, %v; want OK, 120 sealed, none pending", r, err)
+		}
+	})
+}
+
+// TestVerify_AgainstArchivedCheckpoint_P4: a log whose end was removed along with its
+// newest checkpoints fails against a checkpoint archived before, on both backends.
+func TestVerify_AgainstArchivedCheckpoint_P4(t *testing.T) {
+	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
+		a := mustAuditedApp(t, b)
+		latest, err := a.DB.LatestCheckpoint(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		note := filepath.Join(t.TempDir(), "checkpoint.txt")
+		if err := os.WriteFile(note, audit.FormatCheckpoint(latest), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := a.VerifyAudit(context.Background(), note); err != nil || !r.OK() {
+			t.Fatalf("VerifyAudit(against the latest checkpoint) = %+v, %v; want OK", r, err)
+		}
+		cps, _ := a.DB.Checkpoints(context.Background())
+		keep := cps[len(cps)-2].Size
+		fidelistest.MustExec(t, fidelistest.MustRawDB(t, a),
+			fmt.Sprintf("DELETE FROM audit_entries WHERE leaf_index >= %d", keep),
+			fmt.Sprintf("DELETE FROM audit_checkpoints WHERE tree_size > %d", keep))
+		if r, err := a.VerifyAudit(context.Background()); err != nil || !r.OK() {
+			t.Fatalf("VerifyAudit(truncated, no archive) = %+v, %v; the truncation is invisible without one", r, err)
+		}
+		r, err := a.VerifyAudit(context.Background(), note)
+		if err != nil || r.OK() || r.Problems[0].Kind != "removed" || r.Problems[0].LeafIndex != keep {
+			t.Fatalf("VerifyAudit(truncated, against the archive) = %+v, %v; want removed at leaf %d", r, err, keep)
 		}
 	})
 }

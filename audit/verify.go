@@ -54,8 +54,10 @@ const maxProblems = 100
 
 // Verify recomputes the whole log from the stored entries: every entry's MAC, its leaf
 // hash, the Merkle root at every checkpoint, and every checkpoint's signature. Problems are
-// listed in log order, so the first one names the first bad entry.
-func Verify(ctx context.Context, st VerifyStore, l *Log, pub ed25519.PublicKey) (*Report, error) {
+// listed in log order, so the first one names the first bad entry. Each archived checkpoint
+// in archived (already signature-checked, see ParseSignedCheckpoint) must be a prefix of
+// the log: that catches a truncated end, which the stored checkpoints alone cannot.
+func Verify(ctx context.Context, st VerifyStore, l *Log, pub ed25519.PublicKey, archived ...merkle.Checkpoint) (*Report, error) {
 	cps, err := st.Checkpoints(ctx)
 	if err != nil {
 		return nil, err
@@ -113,6 +115,11 @@ func Verify(ctx context.Context, st VerifyStore, l *Log, pub ed25519.PublicKey) 
 		}
 		cr.Append(h)
 		prevID = e.ID
+		for _, a := range archived {
+			if a.Size == cr.Size() && cr.Root() != a.Root {
+				add(Problem{LeafIndex: int64(a.Size) - 1, Kind: "checkpoint", Detail: fmt.Sprintf("root at size %d differs from the archived checkpoint: the log was rewritten at or before leaf %d", a.Size, a.Size-1)})
+			}
+		}
 		for next < len(cps) && cps[next].Size == int64(cr.Size()) {
 			if cr.Root() != cps[next].Root {
 				add(Problem{LeafIndex: cps[next].Size - 1, Kind: "checkpoint", Detail: fmt.Sprintf("root at size %d does not match the signed checkpoint: an entry at or before leaf %d was changed, removed, inserted or reordered", cps[next].Size, cps[next].Size-1)})
@@ -127,6 +134,11 @@ func Verify(ctx context.Context, st VerifyStore, l *Log, pub ed25519.PublicKey) 
 	r.Size = int64(cr.Size())
 	r.Root = cr.Root()
 	if err == nil {
+		for _, a := range archived {
+			if a.Size > uint64(r.Size) {
+				add(Problem{LeafIndex: r.Size, Kind: "removed", Detail: fmt.Sprintf("the log holds %d sealed entries, fewer than the %d of the archived checkpoint: its end was removed", r.Size, a.Size)})
+			}
+		}
 		if next < len(cps) {
 			add(Problem{LeafIndex: r.Size, Kind: "removed", Detail: fmt.Sprintf("the signed checkpoint at size %d covers more entries than the log holds (%d)", cps[next].Size, r.Size)})
 		}

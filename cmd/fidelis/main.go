@@ -17,6 +17,7 @@ import (
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/app"
+	"github.com/fidelis/fidelis/audit"
 	"github.com/fidelis/fidelis/web"
 )
 
@@ -368,12 +369,16 @@ func (e *verifyError) Error() string {
 
 func auditCmd(o *options) *cobra.Command {
 	c := &cobra.Command{Use: "audit", Short: "Audit log operations"}
-	c.AddCommand(&cobra.Command{
+	var against []string
+	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Recompute the whole audit log and check every entry, leaf, root and signature",
 		Long: "verify recomputes every entry's authentication code and Merkle leaf, the root at every\n" +
 			"signed checkpoint, and every signature. It exits 0 if the log is intact and 3 naming the\n" +
-			"first bad entry if any entry was changed, removed, inserted or reordered.",
+			"first bad entry if any entry was changed, removed, inserted or reordered.\n\n" +
+			"Removing the end of the log together with its newest checkpoints cannot be seen from\n" +
+			"inside the database: archive the output of 'fidelis audit seal' elsewhere and pass it\n" +
+			"with --against to check the log still holds it.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := open(cmd, o)
@@ -381,7 +386,7 @@ func auditCmd(o *options) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			r, err := a.VerifyAudit(cmd.Context())
+			r, err := a.VerifyAudit(cmd.Context(), against...)
 			if err != nil {
 				return err
 			}
@@ -396,10 +401,12 @@ func auditCmd(o *options) *cobra.Command {
 			}
 			return &verifyError{first: r.Problems[0].String()}
 		},
-	})
+	}
+	verify.Flags().StringArrayVar(&against, "against", nil, "a signed checkpoint exported by 'fidelis audit seal' that the log must still contain (repeatable)")
+	c.AddCommand(verify)
 	c.AddCommand(&cobra.Command{
 		Use:   "seal",
-		Short: "Seal pending audit entries now and print the latest signed checkpoint",
+		Short: "Seal pending audit entries now and print the latest signed checkpoint (archive it elsewhere)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := open(cmd, o)
@@ -415,10 +422,9 @@ func auditCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "sealed %d entries\n", n)
+			fmt.Fprintf(cmd.ErrOrStderr(), "sealed %d entries; latest signed checkpoint on standard output\n", n)
 			if cp != nil {
-				st := cp.Statement()
-				fmt.Fprintf(cmd.OutOrStdout(), "%s— %s %x\n", st.Body(), cp.KeyID, cp.Signature)
+				cmd.OutOrStdout().Write(audit.FormatCheckpoint(cp))
 			}
 			return nil
 		},

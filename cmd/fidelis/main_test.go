@@ -213,3 +213,53 @@ func waitListening(t *testing.T, r io.Reader) string {
 	}
 	return ""
 }
+
+// TestAuditVerify_AgainstArchivedCheckpoint_P4 removes the end of the log together with
+// its newest checkpoint: the shortened log verifies on its own (nothing in the database can
+// tell), and fails against the checkpoint archived before.
+func TestAuditVerify_AgainstArchivedCheckpoint_P4(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, "--data", dir, "demo", "--load-only", "--customers", "20"); r.code != 0 {
+		t.Fatalf("demo: %d %s", r.code, r.stderr)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "fidelis.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var before int64
+	if err := db.QueryRow("SELECT MAX(tree_size) FROM audit_checkpoints").Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "--data", dir, "token", "create", "--role", "auditor") // one more audit entry
+	seal := run(t, "--data", dir, "audit", "seal")
+	archived := filepath.Join(dir, "archived-checkpoint.txt")
+	if err := os.WriteFile(archived, []byte(seal.stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v := run(t, "--data", dir, "audit", "verify", "--against", archived); v.code != 0 {
+		t.Fatalf("verify against a fresh checkpoint = %d %q", v.code, v.stdout)
+	}
+	for _, q := range []string{
+		fmt.Sprintf("DELETE FROM audit_entries WHERE leaf_index >= %d", before),
+		fmt.Sprintf("DELETE FROM audit_checkpoints WHERE tree_size > %d", before),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := run(t, "--data", dir, "audit", "verify"); v.code != 0 {
+		t.Fatalf("verify of the truncated log alone = %d; the truncation was expected to be invisible without an archive", v.code)
+	}
+	v := run(t, "--data", dir, "audit", "verify", "--against", archived)
+	if v.code != 3 || !strings.Contains(v.stderr, "its end was removed") {
+		t.Fatalf("verify --against after truncation = exit %d, %q; want 3 and the end removed", v.code, v.stderr)
+	}
+	forged := strings.Replace(seal.stdout, "\n"+fmt.Sprint(before+1)+"\n", "\n"+fmt.Sprint(before)+"\n", 1)
+	if err := os.WriteFile(archived, []byte(forged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v := run(t, "--data", dir, "audit", "verify", "--against", archived); v.code != 2 || !strings.Contains(v.stderr, "does not verify") {
+		t.Fatalf("verify against a forged checkpoint = exit %d, %q; want 2, signature refused", v.code, v.stderr)
+	}
+}
