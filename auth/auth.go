@@ -81,6 +81,9 @@ type Store interface {
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 	// Tokens lists tokens, newest first.
 	Tokens(ctx context.Context) ([]*Token, error)
+	// PrincipalNames returns the usernames of the user IDs and the names of the token IDs
+	// given, by ID; unknown IDs are absent.
+	PrincipalNames(ctx context.Context, userIDs, tokenIDs []string) (map[string]string, error)
 }
 
 // Argon2Params are the argon2id cost parameters (RFC 9106).
@@ -487,4 +490,39 @@ func RandomSecret(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DisplayNames maps actor strings as audit entries record them ("user:usr_…",
+// "token:tok_…", "system:job") to names a person reads: the username, the token's name, or
+// the job. Staff names are staff data, shown to staff who may see the access log.
+func (s *Service) DisplayNames(ctx context.Context, actors []string) (map[string]string, error) {
+	var users, tokens []string
+	for _, a := range actors {
+		kind, id, _ := strings.Cut(a, ":")
+		switch fidelis.ActorKind(kind) {
+		case fidelis.ActorUser:
+			users = append(users, id)
+		case fidelis.ActorToken:
+			tokens = append(tokens, id)
+		}
+	}
+	names, err := s.Store.PrincipalNames(ctx, users, tokens)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(actors))
+	for _, a := range actors {
+		kind, id, _ := strings.Cut(a, ":")
+		switch n := names[id]; {
+		case fidelis.ActorKind(kind) == fidelis.ActorSystem:
+			out[a] = "Fidelis (" + id + ")"
+		case n != "" && fidelis.ActorKind(kind) == fidelis.ActorToken:
+			out[a] = n + " (API)"
+		case n != "":
+			out[a] = n
+		default:
+			out[a] = a
+		}
+	}
+	return out, nil
 }

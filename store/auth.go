@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fidelis/fidelis"
@@ -186,6 +188,44 @@ func (db *DB) Tokens(ctx context.Context) ([]*auth.Token, error) {
 			out = append(out, t)
 		}
 		return rows.Err()
+	})
+	return out, err
+}
+
+// PrincipalNames implements auth.Store.
+func (db *DB) PrincipalNames(ctx context.Context, userIDs, tokenIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	err := db.ReadTx(ctx, func(tx *Tx) error {
+		for _, q := range []struct {
+			query string
+			ids   []string
+		}{{`SELECT id, username FROM users WHERE id IN (%s)`, userIDs}, {`SELECT id, name FROM api_tokens WHERE id IN (%s)`, tokenIDs}} {
+			for len(q.ids) > 0 {
+				batch := q.ids[:min(len(q.ids), 100)]
+				q.ids = q.ids[len(batch):]
+				args := make([]any, len(batch))
+				for i, id := range batch {
+					args[i] = id
+				}
+				rows, err := tx.query(ctx, fmt.Sprintf(q.query, strings.TrimSuffix(strings.Repeat("?,", len(batch)), ",")), args...)
+				if err != nil {
+					return err
+				}
+				for rows.Next() {
+					var id, name string
+					if err := rows.Scan(&id, &name); err != nil {
+						rows.Close()
+						return err
+					}
+					out[id] = name
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	return out, err
 }

@@ -173,7 +173,7 @@ func (s *server) handleCustomerShow(w http.ResponseWriter, r *http.Request, v *v
 		if err != nil {
 			return err
 		}
-		cv.History = s.historyRows(v, hist)
+		cv.History = s.historyRows(ctx, v, hist)
 	case e != nil && e.Code == fidelis.EFORBIDDEN:
 		cv.Refused = &refusal{Explain: s.cat.explain(v.lang, e), Detail: e.Message, Reason: e.Reason}
 		status = http.StatusForbidden
@@ -232,13 +232,14 @@ func (s *server) loadAccessLog(ctx context.Context, v *visit, cv *customerView) 
 		return err
 	}
 	cv.AccessLogMore = pg.Next != ""
-	me := v.sess.User.Actor().String()
+	actors := make([]string, len(pg.Items))
+	for i, e := range pg.Items {
+		actors[i] = e.Actor
+	}
+	names := s.actorNames(ctx, v, actors)
 	for _, e := range pg.Items {
-		row := accessRow{At: e.At, Actor: e.Actor, ActionCode: e.Action, Action: e.Action, Purpose: e.Purpose,
+		row := accessRow{At: e.At, Actor: names[e.Actor], ActionCode: e.Action, Action: e.Action, Purpose: e.Purpose,
 			OutcomeCode: string(e.Outcome), Outcome: s.cat.t(v.lang, "outcome."+string(e.Outcome)), Reason: e.Reason}
-		if e.Actor == me {
-			row.Actor = v.sess.User.Username + " (" + s.cat.t(v.lang, "actor.you") + ")"
-		}
 		if s.cat.has("action." + e.Action) {
 			row.Action = s.cat.t(v.lang, "action."+e.Action)
 		}
@@ -255,15 +256,33 @@ func (s *server) loadAccessLog(ctx context.Context, v *visit, cv *customerView) 
 	return nil
 }
 
-// historyRows turns history items into rows, newest first.
-func (s *server) historyRows(v *visit, items []customer.HistoryItem) []historyRow {
-	rows := make([]historyRow, 0, len(items))
-	me := v.sess.User.Actor().String()
-	for _, it := range slices.Backward(items) {
-		row := historyRow{Version: it.Version, At: it.At, Actor: it.Actor, Purpose: it.Purpose}
-		if it.Actor == me {
-			row.Actor = v.sess.User.Username + " (" + s.cat.t(v.lang, "actor.you") + ")"
+// actorNames maps recorded actors to the names shown: usernames, token names, "(you)" for
+// the signed-in user. A failed look-up shows the recorded IDs rather than failing the page.
+func (s *server) actorNames(ctx context.Context, v *visit, actors []string) map[string]string {
+	names, err := s.app.Auth.DisplayNames(ctx, actors)
+	if err != nil {
+		s.log.WarnContext(ctx, "actor names", "err", err)
+		names = map[string]string{}
+	}
+	for _, a := range actors {
+		if names[a] == "" {
+			names[a] = a
 		}
+	}
+	names[v.sess.User.Actor().String()] = v.sess.User.Username + " (" + s.cat.t(v.lang, "actor.you") + ")"
+	return names
+}
+
+// historyRows turns history items into rows, newest first.
+func (s *server) historyRows(ctx context.Context, v *visit, items []customer.HistoryItem) []historyRow {
+	rows := make([]historyRow, 0, len(items))
+	actors := make([]string, len(items))
+	for i, it := range items {
+		actors[i] = it.Actor
+	}
+	names := s.actorNames(ctx, v, actors)
+	for _, it := range slices.Backward(items) {
+		row := historyRow{Version: it.Version, At: it.At, Actor: names[it.Actor], Purpose: it.Purpose}
 		if pd, err := s.app.Registry.Purpose(it.Purpose); err == nil {
 			row.PurposeLabel = pd.Description.In(v.lang)
 		}

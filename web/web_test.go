@@ -375,3 +375,31 @@ func TestWeb_Static(t *testing.T) {
 	}
 	b.get("/static/favicon.svg").must(t, 200, "<svg")
 }
+
+// TestWeb_AccessLog_NamesWhoActed_P4 shows the access log and history with usernames and
+// token names, not internal IDs.
+func TestWeb_AccessLog_NamesWhoActed_P4(t *testing.T) {
+	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
+		s := mustSite(t, b)
+		sam := newBrowser(t, s.base)
+		sam.login("sam")
+		page := sam.createCustomer(url.Values{"given_name": {"Inès"}, "email": {"ines.p4@example.com"}})
+		id := strings.TrimPrefix(page, "/app/customers/")
+
+		tok, _, err := s.app.Auth.CreateToken(app.SystemContext(context.Background(), "test", fidelis.RoleAdmin), "caisse-lyon", fidelis.RoleSupport)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fidelistest.NewClient(t, s.base, tok).Do("GET", "/api/v1/customers/"+id, fidelis.PurposeCustomerService, nil).MustStatus(t, http.StatusOK)
+
+		alice := newBrowser(t, s.base)
+		alice.login("alice")
+		p := alice.get(page).must(t, http.StatusOK, "caisse-lyon (API)", "alice (")
+		if !strings.Contains(p.body, ">sam<") && !strings.Contains(p.body, "sam\n") && !strings.Contains(p.body, "sam ") {
+			t.Errorf("customer page does not name sam in the access log")
+		}
+		if strings.Contains(p.body, "user:usr_") || strings.Contains(p.body, "token:tok_") {
+			t.Errorf("customer page shows internal actor IDs")
+		}
+	})
+}
