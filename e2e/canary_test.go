@@ -70,6 +70,30 @@ func exercise(t *testing.T, c *fidelistest.Client, id string) {
 	c.Do("POST", "/api/v1/customers", fidelis.PurposeCustomerService, map[string]any{"email": "not-an-email " + canaries["family_name"]}).MustStatus(t, 422)
 }
 
+// canaryInstall starts an installation on b, writes the canary customer through the API,
+// exercises every path and seals the audit log.
+func canaryInstall(t *testing.T, b fidelistest.Backend) (*app.App, *fidelistest.Client, string) {
+	t.Helper()
+	a := fidelistest.MustApp(t, b)
+	c := fidelistest.NewClient(t, fidelistest.MustServe(t, a), fidelistest.MustToken(t, a, fidelis.RoleAdmin))
+	id := createCanary(t, c)
+	exercise(t, c, id)
+	if _, err := a.Sealer.SealAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return a, c, id
+}
+
+// canaryIn returns the length of the first needle found in b, or 0.
+func canaryIn(b []byte) int {
+	for _, n := range needles() {
+		if bytes.Contains(b, n) {
+			return len(n)
+		}
+	}
+	return 0
+}
+
 // scanDir fails the test if any file under dir contains a needle. It reports the file and
 // the canary's field name, never the value.
 func scanDir(t *testing.T, dir string) int {
@@ -84,10 +108,8 @@ func scanDir(t *testing.T, dir string) int {
 			return err
 		}
 		files++
-		for _, n := range needles() {
-			if bytes.Contains(b, n) {
-				t.Errorf("%s contains a plaintext canary (%d bytes)", filepath.Base(path), len(n))
-			}
+		if n := canaryIn(b); n > 0 {
+			t.Errorf("%s contains a plaintext canary (%d bytes)", filepath.Base(path), n)
 		}
 		return nil
 	})
@@ -101,14 +123,7 @@ func scanDir(t *testing.T, dir string) int {
 // path, and scans every file of the data directory (database, WAL, shared memory, key file,
 // logs) before and after a WAL checkpoint, then again after erasure.
 func TestCanary_NoPlaintextInDataDir_D5(t *testing.T) {
-	a := fidelistest.MustApp(t, fidelistest.Backend{Name: "sqlite"})
-	base := fidelistest.MustServe(t, a)
-	c := fidelistest.NewClient(t, base, fidelistest.MustToken(t, a, fidelis.RoleAdmin))
-	id := createCanary(t, c)
-	exercise(t, c, id)
-	if _, err := a.Sealer.SealAll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	a, c, id := canaryInstall(t, fidelistest.Backend{Name: "sqlite"})
 	dir := a.Config.DataDir
 	if _, err := os.Stat(filepath.Join(dir, "fidelis.db-wal")); err != nil {
 		t.Fatalf("expected a WAL file before the checkpoint: %v", err)
@@ -230,14 +245,7 @@ func tryOpen(a *app.App, owner fidelis.CustomerID, kek string, wrapped []byte, i
 // connection, on both backends, and looks for the canaries.
 func TestNoPlaintextInTables_D5(t *testing.T) {
 	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
-		a := fidelistest.MustApp(t, b)
-		base := fidelistest.MustServe(t, a)
-		c := fidelistest.NewClient(t, base, fidelistest.MustToken(t, a, fidelis.RoleAdmin))
-		id := createCanary(t, c)
-		exercise(t, c, id)
-		if _, err := a.Sealer.SealAll(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		a, _, _ := canaryInstall(t, b)
 		raw := fidelistest.MustRawDB(t, a)
 		for _, table := range []string{"customers", "customer_keys", "customer_changes", "erasures", "audit_entries", "audit_checkpoints", "outbox", "users", "sessions", "api_tokens", "registry"} {
 			rows, err := raw.Query("SELECT * FROM " + table)
@@ -264,10 +272,8 @@ func TestNoPlaintextInTables_D5(t *testing.T) {
 					default:
 						continue
 					}
-					for _, n := range needles() {
-						if bytes.Contains(bs, n) {
-							t.Errorf("%s.%s holds a plaintext canary", table, cols[i])
-						}
+					if canaryIn(bs) > 0 {
+						t.Errorf("%s.%s holds a plaintext canary", table, cols[i])
 					}
 				}
 			}

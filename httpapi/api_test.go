@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -621,29 +620,11 @@ func TestAPI_Metrics(t *testing.T) {
 	})
 }
 
-// syncBuffer collects the application's logs, written from server goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
-
 // TestAPI_ProblemsNeverEchoValues_D5 submits invalid values carrying a canary and checks
 // neither the problems nor the application logs repeat it.
 func TestAPI_ProblemsNeverEchoValues_D5(t *testing.T) {
 	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
-		logs := &syncBuffer{}
+		logs := &fidelistest.SyncBuffer{}
 		e := mustEnv(t, b, fidelistest.Options{Logs: logs})
 		const canary = "zq7canary"
 		one := customersPath + "/" + e.mustCreate(t, map[string]any{"given_name": "Camille"})["id"].(string)

@@ -248,34 +248,24 @@ func (db *DB) PendingAudit(ctx context.Context) (n int64, err error) {
 }
 
 // ScanEntries implements audit.VerifyStore, reading in pages so that a large log does not
-// hold one long transaction.
+// hold one long transaction: sealed entries by leaf index, then pending ones by id.
 func (db *DB) ScanEntries(ctx context.Context, fn func(*audit.Entry) error) error {
-	const page = 5000
-	var after int64 = -1
-	for {
-		var batch []audit.Entry
-		err := db.ReadTx(ctx, func(tx *Tx) (err error) {
-			batch, err = tx.auditEntries(ctx, `SELECT `+auditColumns+` FROM audit_entries WHERE leaf_index > ? ORDER BY leaf_index LIMIT ?`, after, page)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		for i := range batch {
-			if err := fn(&batch[i]); err != nil {
-				return err
-			}
-		}
-		if len(batch) < page {
-			break
-		}
-		after = *batch[len(batch)-1].LeafIndex
+	sealed := `SELECT ` + auditColumns + ` FROM audit_entries WHERE leaf_index > ? ORDER BY leaf_index LIMIT ?`
+	if err := db.scanAudit(ctx, sealed, -1, func(e *audit.Entry) int64 { return *e.LeafIndex }, fn); err != nil {
+		return err
 	}
-	var afterID int64
+	pending := `SELECT ` + auditColumns + ` FROM audit_entries WHERE leaf_index IS NULL AND id > ? ORDER BY id LIMIT ?`
+	return db.scanAudit(ctx, pending, 0, func(e *audit.Entry) int64 { return e.ID }, fn)
+}
+
+// scanAudit pages through query (whose placeholders are the cursor and the page size),
+// starting after cursor; key gives the cursor of an entry.
+func (db *DB) scanAudit(ctx context.Context, query string, cursor int64, key func(*audit.Entry) int64, fn func(*audit.Entry) error) error {
+	const page = 5000
 	for {
 		var batch []audit.Entry
 		err := db.ReadTx(ctx, func(tx *Tx) (err error) {
-			batch, err = tx.auditEntries(ctx, `SELECT `+auditColumns+` FROM audit_entries WHERE leaf_index IS NULL AND id > ? ORDER BY id LIMIT ?`, afterID, page)
+			batch, err = tx.auditEntries(ctx, query, cursor, page)
 			return err
 		})
 		if err != nil {
@@ -289,6 +279,6 @@ func (db *DB) ScanEntries(ctx context.Context, fn func(*audit.Entry) error) erro
 		if len(batch) < page {
 			return nil
 		}
-		afterID = batch[len(batch)-1].ID
+		cursor = key(&batch[len(batch)-1])
 	}
 }

@@ -1,14 +1,12 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/fidelis/fidelis"
@@ -18,34 +16,16 @@ import (
 	"github.com/fidelis/fidelis/web"
 )
 
-// syncBuffer collects the application's logs, to check they hold no personal data.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // site is a running installation with the back-office and its logs.
 type site struct {
 	app  *app.App
 	base string
-	logs *syncBuffer
+	logs *fidelistest.SyncBuffer
 }
 
 func mustSite(t *testing.T, b fidelistest.Backend) *site {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &fidelistest.SyncBuffer{}
 	a := fidelistest.MustApp(t, b, fidelistest.Options{Logs: logs, Mutate: func(c *app.Config) { c.WebHandler = web.Mount }})
 	ctx := app.SystemContext(context.Background(), "test", fidelis.RoleAdmin)
 	for _, u := range []struct {
