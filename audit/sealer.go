@@ -37,10 +37,18 @@ type SealTx interface {
 	LatestCheckpoint(ctx context.Context) (*Checkpoint, error)
 	// UnsealedEntries returns up to limit entries without a leaf index, oldest first.
 	UnsealedEntries(ctx context.Context, limit int) ([]Entry, error)
-	// SetLeaf records entry id's position and leaf hash.
-	SetLeaf(ctx context.Context, id int64, index int64, hash []byte) error
+	// SetLeaves records the position and leaf hash of entries; ECONFLICT if a position is
+	// taken already.
+	SetLeaves(ctx context.Context, leaves []Leaf) error
 	// InsertCheckpoint stores a checkpoint.
 	InsertCheckpoint(ctx context.Context, cp *Checkpoint) error
+}
+
+// Leaf is the place of one entry in the Merkle log.
+type Leaf struct {
+	ID    int64  // the entry's storage ID
+	Index int64  // its leaf index
+	Hash  []byte // its RFC 6962 leaf hash
 }
 
 // SealStore runs sealing batches.
@@ -82,13 +90,15 @@ func (s *Sealer) SealOnce(ctx context.Context) (int, error) {
 		if err != nil || len(entries) == 0 {
 			return err
 		}
+		leaves := make([]Leaf, len(entries))
 		for i := range entries {
 			idx := int64(cr.Size())
 			h := merkle.LeafHash(entries[i].LeafData(idx))
-			if err := tx.SetLeaf(ctx, entries[i].ID, idx, h[:]); err != nil {
-				return err
-			}
+			leaves[i] = Leaf{ID: entries[i].ID, Index: idx, Hash: h[:]}
 			cr.Append(h)
+		}
+		if err := tx.SetLeaves(ctx, leaves); err != nil {
+			return err
 		}
 		frontier, err := cr.MarshalBinary()
 		if err != nil {
@@ -106,7 +116,7 @@ func (s *Sealer) SealOnce(ctx context.Context) (int, error) {
 
 func (s *Sealer) batchSize() int {
 	if s.BatchSize <= 0 {
-		return 2000
+		return 512
 	}
 	return s.BatchSize
 }

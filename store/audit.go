@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/audit"
@@ -97,18 +98,39 @@ func (db *DB) auditWriter() {
 	}
 }
 
-// AppendAudit implements audit.Appender.
+// AppendAudit implements audit.Appender. Entries go in multi-row INSERTs: on SQLite the
+// per-statement cost (database/sql, VDBE set-up) is a large part of writing one small row,
+// and a read writes one entry, so a group commit of many reads pays it once per chunk.
 func (t *Tx) AppendAudit(ctx context.Context, entries ...audit.Entry) error {
-	for i := range entries {
-		e := &entries[i]
-		if _, err := t.exec(ctx, `INSERT INTO audit_entries (uid, at, actor, action, subject, purpose, fields, outcome, reason, request_id, mac)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.UID, micros(e.At), e.Actor, e.Action, e.Subject, string(e.Purpose), joinFields(e.Fields), string(e.Outcome), e.Reason, e.RequestID, e.MAC); err != nil {
-			return fmt.Errorf("append audit entry: %w", err)
+	for len(entries) > 0 {
+		n := min(len(entries), auditInsertChunk)
+		args := make([]any, 0, n*11)
+		for i := range entries[:n] {
+			e := &entries[i]
+			args = append(args, e.UID, micros(e.At), e.Actor, e.Action, e.Subject, string(e.Purpose), joinFields(e.Fields), string(e.Outcome), e.Reason, e.RequestID, e.MAC)
 		}
+		if _, err := t.exec(ctx, auditInsert(n), args...); err != nil {
+			return fmt.Errorf("append audit entries: %w", err)
+		}
+		entries = entries[n:]
 	}
 	return nil
 }
+
+// auditInsertChunk bounds the rows of one INSERT (11 parameters each, far below both
+// engines' parameter limits), and so the number of distinct prepared statements.
+const auditInsertChunk = 32
+
+// auditInserts holds the INSERT statement for 1..auditInsertChunk rows.
+var auditInserts = func() (qs [auditInsertChunk + 1]string) {
+	const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	for n := 1; n <= auditInsertChunk; n++ {
+		qs[n] = `INSERT INTO audit_entries (uid, at, actor, action, subject, purpose, fields, outcome, reason, request_id, mac) VALUES ` + row + strings.Repeat(`, `+row, n-1)
+	}
+	return qs
+}()
+
+func auditInsert(n int) string { return auditInserts[n] }
 
 const auditColumns = `id, uid, at, actor, action, subject, purpose, fields, outcome, reason, request_id, mac, leaf_index, leaf_hash`
 
@@ -199,11 +221,44 @@ func (t *Tx) UnsealedEntries(ctx context.Context, limit int) ([]audit.Entry, err
 	return t.auditEntries(ctx, `SELECT `+auditColumns+` FROM audit_entries WHERE leaf_index IS NULL ORDER BY id LIMIT ?`, limit)
 }
 
-// SetLeaf implements audit.SealTx.
-func (t *Tx) SetLeaf(ctx context.Context, id, index int64, hash []byte) error {
-	_, err := t.exec(ctx, `UPDATE audit_entries SET leaf_index = ?, leaf_hash = ? WHERE id = ?`, index, hash, id)
-	return err
+// SetLeaves implements audit.SealTx, in multi-row UPDATEs for the same reason as
+// AppendAudit. The UNIQUE constraint on leaf_index refuses a position given twice.
+func (t *Tx) SetLeaves(ctx context.Context, leaves []audit.Leaf) error {
+	for len(leaves) > 0 {
+		n := min(len(leaves), leafUpdateChunk)
+		args := make([]any, 0, n*3)
+		for _, l := range leaves[:n] {
+			args = append(args, l.ID, l.Index, l.Hash)
+		}
+		res, err := t.exec(ctx, leafUpdates[t.db.Dialect][n], args...)
+		if err != nil {
+			return fmt.Errorf("set audit leaves: %w", err)
+		}
+		if got, err := res.RowsAffected(); err == nil && got != int64(n) {
+			return fmt.Errorf("set audit leaves: %d of %d entries found", got, n)
+		}
+		leaves = leaves[n:]
+	}
+	return nil
 }
+
+// leafUpdateChunk bounds the rows of one UPDATE.
+const leafUpdateChunk = 64
+
+// leafUpdates holds, per dialect, the UPDATE statement for 1..leafUpdateChunk rows. A CTE
+// with a column list reads the same on SQLite (3.33+) and PostgreSQL; PostgreSQL needs the
+// parameter types spelled out.
+var leafUpdates = func() map[Dialect][]string {
+	build := func(row string) []string {
+		qs := make([]string, leafUpdateChunk+1)
+		for n := 1; n <= leafUpdateChunk; n++ {
+			qs[n] = `WITH v (id, idx, h) AS (VALUES ` + strings.Repeat(row+`, `, n-1) + row + `)
+			UPDATE audit_entries SET leaf_index = v.idx, leaf_hash = v.h FROM v WHERE audit_entries.id = v.id`
+		}
+		return qs
+	}
+	return map[Dialect][]string{SQLite: build(`(?, ?, ?)`), Postgres: build(`(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BYTEA))`)}
+}()
 
 // InsertCheckpoint implements audit.SealTx.
 func (t *Tx) InsertCheckpoint(ctx context.Context, cp *audit.Checkpoint) error {

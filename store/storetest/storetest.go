@@ -594,7 +594,7 @@ func testRollbackOnError(t *testing.T, open Opener) {
 		if err != nil {
 			return err
 		}
-		if err := tx.SetLeaf(t.Context(), pending[0].ID, 0, randomBytes(32)); err != nil {
+		if err := tx.SetLeaves(t.Context(), []audit.Leaf{{ID: pending[0].ID, Index: 0, Hash: randomBytes(32)}}); err != nil {
 			return err
 		}
 		if err := tx.InsertCheckpoint(t.Context(), newCheckpoint(1, at)); err != nil {
@@ -702,12 +702,12 @@ func testDuplicateKeys(t *testing.T, open Opener) {
 		if err != nil {
 			return err
 		}
-		if err := tx.SetLeaf(ctx, pending[0].ID, 0, randomBytes(32)); err != nil {
+		if err := tx.SetLeaves(ctx, []audit.Leaf{{ID: pending[0].ID, Index: 0, Hash: randomBytes(32)}}); err != nil {
 			return err
 		}
-		return tx.SetLeaf(ctx, pending[1].ID, 0, randomBytes(32))
+		return tx.SetLeaves(ctx, []audit.Leaf{{ID: pending[1].ID, Index: 0, Hash: randomBytes(32)}})
 	})
-	checkCode(t, "SetLeaf(same index twice)", err, fidelis.ECONFLICT)
+	checkCode(t, "SetLeaves(same index twice)", err, fidelis.ECONFLICT)
 }
 
 func auditEntry(at time.Time, subject, action string) audit.Entry {
@@ -934,7 +934,7 @@ func testAuditSealTx(t *testing.T, open Opener) {
 			return err
 		}
 		for i, e := range first {
-			if err := tx.SetLeaf(ctx, e.ID, int64(i), hashes[i]); err != nil {
+			if err := tx.SetLeaves(ctx, []audit.Leaf{{ID: e.ID, Index: int64(i), Hash: hashes[i]}}); err != nil {
 				return err
 			}
 		}
@@ -965,7 +965,7 @@ func testAuditSealTx(t *testing.T, open Opener) {
 			return fmt.Errorf("UnsealedEntries after one batch = %d entries; want 1", len(rest))
 		}
 		checkEntry(t, rest[0], es[2])
-		if err := tx.SetLeaf(ctx, rest[0].ID, 2, hashes[2]); err != nil {
+		if err := tx.SetLeaves(ctx, []audit.Leaf{{ID: rest[0].ID, Index: 2, Hash: hashes[2]}}); err != nil {
 			return err
 		}
 		return tx.InsertCheckpoint(ctx, cp3)
@@ -1014,7 +1014,7 @@ func testAuditScanOrder(t *testing.T, open Opener) {
 	leaves := map[int]int64{3: 0, 0: 1, 4: 2, 1: 3}
 	err := db.SealTx(ctx, func(tx audit.SealTx) error {
 		for i, idx := range leaves {
-			if err := tx.SetLeaf(ctx, stored[i].ID, idx, randomBytes(32)); err != nil {
+			if err := tx.SetLeaves(ctx, []audit.Leaf{{ID: stored[i].ID, Index: idx, Hash: randomBytes(32)}}); err != nil {
 				return err
 			}
 		}
