@@ -69,9 +69,10 @@ const (
 
 // Administrative actions (no personal data, no purpose).
 const (
-	ActionManageTokens Action = "manage_tokens"
-	ActionManageUsers  Action = "manage_users"
-	ActionVerifyAudit  Action = "verify_audit"
+	ActionManageTokens  Action = "manage_tokens"
+	ActionManageUsers   Action = "manage_users"
+	ActionVerifyAudit   Action = "verify_audit"
+	ActionManagePrivacy Action = "manage_privacy" // publish consent notices, overrule objections
 )
 
 // Field names a personal-data field of a customer. Field names, never values, appear in

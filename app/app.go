@@ -21,6 +21,7 @@ import (
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/audit"
 	"github.com/fidelis/fidelis/auth"
+	"github.com/fidelis/fidelis/consent"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/privacy"
@@ -54,6 +55,8 @@ type App struct {
 	Registry  *privacy.Registry
 	AuditLog  *audit.Log
 	Customers *customer.Service
+	Consents  *consent.Service
+	States    *privacy.StateService
 	Auth      *auth.Service
 	Sealer    *audit.Sealer
 	Metrics   *prometheus.Registry
@@ -109,6 +112,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Metrics: prometheus.NewRegistry(), KeyFileCreated: created}
 	a.AuditLog = audit.NewLog(kr.AuditMACKey(), cfg.Now)
 	a.Customers = &customer.Service{Store: store.Customers{DB: db}, Vault: a.Vault, Registry: reg, Audit: a.AuditLog, Now: cfg.Now}
+	a.Consents = &consent.Service{Store: store.Consents{DB: db}, Registry: reg, Audit: a.AuditLog, Ages: a.Customers, Now: cfg.Now}
+	a.States = &privacy.StateService{Store: store.States{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now}
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
 	return a, nil
@@ -124,7 +129,7 @@ func SystemContext(ctx context.Context, job string, role fidelis.Role) context.C
 
 // Handler returns the HTTP handler: API, health, metrics and (if configured) back-office.
 func (a *App) Handler() http.Handler {
-	s := &httpapi.Server{Customers: a.Customers, Auth: a.Auth, Registry: a.Registry, DB: a.DB, Logger: a.Logger, Metrics: a.Metrics}
+	s := &httpapi.Server{Customers: a.Customers, Consents: a.Consents, States: a.States, Auth: a.Auth, Registry: a.Registry, DB: a.DB, Logger: a.Logger, Metrics: a.Metrics}
 	if a.Config.WebHandler != nil {
 		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
 	}

@@ -347,6 +347,7 @@ func TestGet_PurposeLimitsFields_P2(t *testing.T) {
 	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
 		a := newApp(t, b)
 		c := mustCreate(t, a, as("creator", fidelis.RoleSupport), fidelis.PurposeCustomerService, aliceInput())
+		fidelistest.MustConsent(t, a, c.ID, fidelis.PurposeMarketingEmail, fidelis.PurposeMarketingSMS)
 		full := reveal(aliceInput().Set)
 		F := func(fs ...fidelis.Field) []fidelis.Field { return fs }
 		all := fidelis.CustomerFields()
@@ -526,6 +527,7 @@ func TestUpdate_HistoryAndVersion(t *testing.T) {
 		ctx := as("support", fidelis.RoleSupport)
 		const p = fidelis.PurposeCustomerService
 		c := mustCreate(t, a, ctx, p, aliceInput())
+		fidelistest.MustConsent(t, a, c.ID, fidelis.PurposeMarketingEmail, fidelis.PurposeMarketingSMS)
 
 		u, err := a.Customers.Update(ctx, p, c.ID, set("given_name", "Alicia"), 1)
 		if err != nil || u.Version != 2 || u.Get(fidelis.FieldGivenName).Reveal() != "Alicia" {
@@ -657,6 +659,7 @@ func TestSearch_EmailAndPhone(t *testing.T) {
 		ctx := as("support", fidelis.RoleSupport)
 		const p = fidelis.PurposeCustomerService
 		fr := mustCreate(t, a, ctx, p, set("given_name", "Alice", "email", "Alice.Martin@Example.COM", "phone", "06 12 34 56 78", "country", "FR"))
+		fidelistest.MustConsent(t, a, fr.ID, fidelis.PurposeMarketingEmail, fidelis.PurposeMarketingSMS)
 		noCountry := mustCreate(t, a, ctx, p, set("given_name", "Jean", "phone", "06 98 76 54 32"))
 		be := mustCreate(t, a, ctx, p, set("given_name", "Lotte", "phone", "0470 12 34 56", "country", "BE", "email", "lotte@example.be"))
 		// Two members of a household share an address.
@@ -950,6 +953,7 @@ func TestExport_R6(t *testing.T) {
 		a := newApp(t, b)
 		support := as("support", fidelis.RoleSupport)
 		c := mustCreate(t, a, support, fidelis.PurposeCustomerService, aliceInput())
+		fidelistest.MustConsent(t, a, c.ID, fidelis.PurposeMarketingEmail, fidelis.PurposeMarketingSMS)
 		if _, err := a.Customers.Update(support, fidelis.PurposeCustomerService, c.ID, set("city", "Lyon"), 0); err != nil {
 			t.Fatalf("Update = %v", err)
 		}
@@ -1038,6 +1042,7 @@ func TestReads_AuditFieldNamesNeverValues_D5(t *testing.T) {
 		}
 		support, dpo, mkt := as("support", fidelis.RoleSupport), as("dpo", fidelis.RoleDPO), as("mkt", fidelis.RoleMarketing)
 		c := mustCreate(t, a, support, fidelis.PurposeCustomerService, in)
+		fidelistest.MustConsent(t, a, c.ID, fidelis.PurposeMarketingEmail, fidelis.PurposeMarketingSMS)
 		for _, r := range []struct {
 			ctx context.Context
 			p   fidelis.Purpose

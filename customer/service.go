@@ -77,6 +77,20 @@ func (s *Service) authorize(ctx context.Context, p fidelis.Purpose, a fidelis.Ac
 		s.recordRefusal(ctx, action, subject, p, nil, err)
 		return nil, err
 	}
+	if subject == "" {
+		return decl, nil
+	}
+	// The lawfulness decision for this subject, now (P-3): consents, restriction,
+	// objections and retention as stored at this instant, so that a withdrawal or a
+	// restriction applies to the very next request (C-2, R-10).
+	var st *privacy.SubjectState
+	if err := s.Store.Read(ctx, func(tx Tx) (err error) { st, err = tx.SubjectState(ctx, fidelis.CustomerID(subject)); return err }); err != nil {
+		return nil, fmt.Errorf("customer: subject state: %w", err)
+	}
+	if err := decl.Lawful(st); err != nil {
+		s.recordRefusal(ctx, action, subject, p, nil, err)
+		return nil, err
+	}
 	return decl, nil
 }
 
@@ -291,6 +305,33 @@ func (s *Service) recordFailure(ctx context.Context, action, subject string, p f
 	_ = s.Store.RecordAudit(ctx, s.Audit.Entry(ctx, audit.Event{Action: action, Subject: subject, Purpose: p, Outcome: audit.OutcomeFailed, Reason: reason}))
 }
 
+// lawfulOnly keeps the records whose subjects purpose decl may process now (a listing
+// under a consent-based purpose shows only the customers who consented, never the others).
+func lawfulOnly(ctx context.Context, tx Tx, decl *privacy.Purpose, recs []*Record) ([]*Record, error) {
+	if len(recs) == 0 {
+		return recs, nil
+	}
+	ids := make([]fidelis.CustomerID, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	states, err := tx.SubjectStates(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("subject states: %w", err)
+	}
+	out := recs[:0]
+	for _, r := range recs {
+		st := states[r.ID]
+		if st == nil {
+			st = &privacy.SubjectState{}
+		}
+		if decl.Lawful(st) == nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
 // readMany decrypts records under decl and audits one read per customer, in one write.
 func (s *Service) readMany(ctx context.Context, p fidelis.Purpose, decl *privacy.Purpose, recs []*Record) ([]*Customer, error) {
 	out := make([]*Customer, 0, len(recs))
@@ -332,6 +373,11 @@ func (s *Service) List(ctx context.Context, p fidelis.Purpose, cursor string, li
 		recs = recs[:n]
 		page.Next = string(recs[n-1].ID)
 	}
+	// The page is cut before filtering, so that the cursor stays stable; a page may hold
+	// fewer items than asked when some customers may not be processed under p.
+	if err := s.Store.Read(ctx, func(tx Tx) (err error) { recs, err = lawfulOnly(ctx, tx, decl, recs); return err }); err != nil {
+		return nil, fmt.Errorf("customer.List: %w", err)
+	}
 	if page.Items, err = s.readMany(ctx, p, decl, recs); err != nil {
 		return nil, err
 	}
@@ -362,7 +408,13 @@ func (s *Service) Search(ctx context.Context, p fidelis.Purpose, q Query) ([]*Cu
 			return nil, s.checkFields(ctx, decl, ActRead, "", []fidelis.Field{fidelis.FieldEmail})
 		}
 		idx := s.Vault.BlindIndex("email", vault.NormalizeEmail(q.Email.Reveal()))
-		err = s.Store.Read(ctx, func(tx Tx) (err error) { recs, err = tx.FindByEmailIndex(ctx, idx, maxMatches); return err })
+		err = s.Store.Read(ctx, func(tx Tx) (err error) {
+			if recs, err = tx.FindByEmailIndex(ctx, idx, maxMatches); err != nil {
+				return err
+			}
+			recs, err = lawfulOnly(ctx, tx, decl, recs)
+			return err
+		})
 	case !q.Phone.IsZero() && q.Email.IsZero():
 		if !decl.Allows(fidelis.FieldPhone) {
 			return nil, s.checkFields(ctx, decl, ActRead, "", []fidelis.Field{fidelis.FieldPhone})
@@ -372,7 +424,13 @@ func (s *Service) Search(ctx context.Context, p fidelis.Purpose, q Query) ([]*Cu
 			return nil, fidelis.Invalid(fidelis.FieldError{Field: "phone", Rule: "invalid_phone", Message: "is not a valid telephone number"})
 		}
 		idx := s.Vault.BlindIndex("phone", n)
-		err = s.Store.Read(ctx, func(tx Tx) (err error) { recs, err = tx.FindByPhoneIndex(ctx, idx, maxMatches); return err })
+		err = s.Store.Read(ctx, func(tx Tx) (err error) {
+			if recs, err = tx.FindByPhoneIndex(ctx, idx, maxMatches); err != nil {
+				return err
+			}
+			recs, err = lawfulOnly(ctx, tx, decl, recs)
+			return err
+		})
 	default:
 		return nil, fidelis.Invalid(fidelis.FieldError{Field: "email", Rule: "one_of", Message: "give exactly one of email or phone"})
 	}
@@ -722,4 +780,38 @@ func (s *Service) CreateMany(ctx context.Context, p fidelis.Purpose, inputs []In
 		return nil, fmt.Errorf("customer.CreateMany: %w", err)
 	}
 	return ids, nil
+}
+
+// ActAgeCheck is the audit action of an age check (C-4).
+const ActAgeCheck = "customer.age_check"
+
+// MinorAt reports whether customer id was under the age of digital consent at t (C-4), from
+// the sealed birth date; false when none is known. The check is a legal obligation of the
+// consent collection itself (GDPR art. 8), so it runs under purpose data_protection without
+// a role of its own, and it is audited like any read of the birth date.
+func (s *Service) MinorAt(ctx context.Context, id fidelis.CustomerID, t time.Time) (bool, error) {
+	var rec *Record
+	if err := s.Store.Read(ctx, func(tx Tx) (err error) { rec, err = tx.GetCustomer(ctx, id); return err }); err != nil {
+		return false, err
+	}
+	sealed, ok := rec.Sealed[fidelis.FieldBirthDate]
+	if !ok || len(sealed) == 0 {
+		return false, nil
+	}
+	dek, err := s.Vault.UnwrapDEK(rec.ID, rec.Key)
+	if err != nil {
+		return false, err
+	}
+	v, err := dek.Open(string(fidelis.FieldBirthDate), sealed)
+	if err != nil {
+		return false, err
+	}
+	if err := s.Store.RecordAudit(ctx, s.Audit.Entry(ctx, audit.Event{Action: ActAgeCheck, Subject: string(id), Purpose: fidelis.PurposeDataProtection, Fields: []fidelis.Field{fidelis.FieldBirthDate}})); err != nil {
+		return false, fmt.Errorf("customer.MinorAt: audit: %w", err)
+	}
+	born, err := time.Parse(time.DateOnly, v.Reveal())
+	if err != nil {
+		return false, nil // stored values are validated; an unreadable one proves nothing
+	}
+	return born.AddDate(privacy.AgeOfDigitalConsent, 0, 0).After(t), nil
 }

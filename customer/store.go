@@ -6,6 +6,7 @@ import (
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/audit"
+	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/vault"
 )
 
@@ -56,15 +57,8 @@ type Deleted struct {
 	BlindIndexes int
 }
 
-// Event is a domain event written to the outbox in the same transaction as the change
-// (DESIGN invariant 7). It carries IDs and field names only.
-type Event struct {
-	ID      string
-	At      time.Time
-	Type    string
-	Subject string
-	Fields  []fidelis.Field
-}
+// Event is a domain event written to the outbox (fidelis.Event).
+type Event = fidelis.Event
 
 // Tx is the storage a customer operation needs inside one transaction.
 type Tx interface {
@@ -94,6 +88,11 @@ type Tx interface {
 	InsertErasure(ctx context.Context, e *Erasure) error
 	// AppendEvent writes an event to the outbox.
 	AppendEvent(ctx context.Context, e *Event) error
+	// SubjectState returns a customer's privacy state (empty when none is stored) and
+	// SubjectStates those of several customers (absent when none is stored): what the
+	// lawfulness decision reads (P-3, R-10, R-12, R-13).
+	SubjectState(ctx context.Context, id fidelis.CustomerID) (*privacy.SubjectState, error)
+	SubjectStates(ctx context.Context, ids []fidelis.CustomerID) (map[fidelis.CustomerID]*privacy.SubjectState, error)
 	// AccessLog returns audit entries about subject with IDs below before (0 for the
 	// newest), newest first.
 	AccessLog(ctx context.Context, subject string, before int64, limit int) ([]audit.Entry, error)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/app"
 	"github.com/fidelis/fidelis/fidelistest"
 	"github.com/fidelis/fidelis/httpapi"
 )
@@ -29,12 +30,13 @@ type apiEnv struct {
 	base                                    string
 	admin, dpo, sales, marketing, anonymous *fidelistest.Client
 	tokens                                  map[fidelis.Role]string
+	app                                     *app.App
 }
 
 func mustEnv(t *testing.T, b fidelistest.Backend, opts ...fidelistest.Options) *apiEnv {
 	t.Helper()
 	a := fidelistest.MustApp(t, b, opts...)
-	e := &apiEnv{base: fidelistest.MustServe(t, a), tokens: map[fidelis.Role]string{}}
+	e := &apiEnv{base: fidelistest.MustServe(t, a), tokens: map[fidelis.Role]string{}, app: a}
 	client := func(r fidelis.Role) *fidelistest.Client {
 		e.tokens[r] = fidelistest.MustToken(t, a, r)
 		return fidelistest.NewClient(t, e.base, e.tokens[r])
@@ -355,6 +357,7 @@ func TestAPI_FieldsFilteredByPurpose_P2(t *testing.T) {
 			"locale": "fr", "attributes": map[string]any{"tier": "gold"},
 		}
 		id := e.mustCreate(t, full)["id"].(string)
+		fidelistest.MustConsent(t, e.app, fidelis.CustomerID(id), fidelis.PurposeMarketingEmail, fidelis.PurposeMarketingSMS)
 		one := customersPath + "/" + id
 		meta := []string{"created_at", "id", "updated_at", "version", "visible_fields"}
 		check := func(t *testing.T, what string, c map[string]any, visible []string) {

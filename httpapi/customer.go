@@ -333,8 +333,12 @@ func PurposeJSON(p *privacy.Purpose) map[string]any {
 	if actions == nil {
 		actions = []fidelis.Action{}
 	}
+	channels := p.ConsentChannels
+	if channels == nil {
+		channels = []privacy.Channel{}
+	}
 	return map[string]any{"name": p.Name, "lawful_basis": p.LawfulBasis, "fields": fields, "actions": actions, "recipients": recipients,
-		"retention": p.Retention, "description": p.Description}
+		"retention": p.Retention, "description": p.Description, "direct_marketing": p.DirectMarketing, "consent_channels": channels}
 }
 
 // ExportJSON renders an access export.

@@ -906,6 +906,78 @@ func TestOpenAPI_Conformance(t *testing.T) {
 		cf.call(admin, "POST", search, cs, map[string]any{"email": "a@b.fr"}, http.StatusForbidden, crossSite...)
 		cf.call(anon, "POST", search, cs, map[string]any{"email": "a@b.fr"}, http.StatusUnauthorized)
 
+		// Consents and privacy state (C-1..C-5, R-10, R-12, R-13).
+		const notices = "/api/v1/consent-notices"
+		otherID, _ := other["id"].(string)
+		consents, privacyOf := customers+"/"+id+"/consents", customers+"/"+otherID+"/privacy"
+		expectReason(cf.call(marketing, "GET", customers+"/"+id, fidelis.PurposeMarketingSMS, nil, http.StatusForbidden), "consent_missing")
+		texts := func(fr, en string) map[string]any { return map[string]any{"fr": fr, "en": en} }
+		nSMS := cf.call(dpo, "POST", notices, "", map[string]any{"purpose": "marketing_sms", "text": texts("J'accepte les SMS.", "I accept text messages.")}, http.StatusCreated).JSON(t)
+		nMail := cf.call(dpo, "POST", notices, "", map[string]any{"purpose": "marketing_email", "text": texts("J'accepte les courriels.", "I accept e-mails.")}, http.StatusCreated).JSON(t)
+		expectReason(cf.call(dpo, "POST", notices, "", map[string]any{"purpose": "marketing_sms", "text": texts("J'accepte les SMS.", "I accept text messages.")}, http.StatusConflict), "notice_unchanged")
+		cf.call(dpo, "POST", notices, "", map[string]any{"purpose": "loyalty", "text": texts("", "x")}, http.StatusUnprocessableEntity)
+		cf.call(dpo, "POST", notices, "", `{"purpose": "loyalty"`, http.StatusBadRequest)
+		expectReason(cf.call(marketing, "POST", notices, "", map[string]any{"purpose": "marketing_sms", "text": texts("a", "b")}, http.StatusForbidden), "action_not_permitted")
+		cf.call(anon, "POST", notices, "", map[string]any{}, http.StatusUnauthorized)
+		cf.call(sales, "GET", notices, "", nil, http.StatusOK)
+		cf.call(sales, "GET", notices+"?purpose=marketing_sms", "", nil, http.StatusOK)
+		cf.call(sales, "GET", notices+"?sort=desc", "", nil, http.StatusUnprocessableEntity)
+		cf.call(anon, "GET", notices, "", nil, http.StatusUnauthorized)
+		grant := func(purpose, channel string, n map[string]any) map[string]any {
+			return map[string]any{"purpose": purpose, "channel": channel, "decision": "granted", "notice_version": n["version"], "notice_hash": n["hash"], "method": "back_office"}
+		}
+		cf.call(support, "POST", consents, cs, grant("marketing_sms", "sms", nSMS), http.StatusCreated)
+		cf.call(support, "POST", consents, cs, map[string]any{"purpose": "marketing_email", "channel": "email", "decision": "granted", "notice_version": nMail["version"], "reference": "FORM-2026/114", "collected_at": "2026-01-05T10:00:00Z", "method": "paper"}, http.StatusCreated)
+		cf.call(support, "POST", consents, cs, map[string]any{"purpose": "marketing_email", "channel": "email"}, http.StatusUnprocessableEntity) // C-5: no default decision
+		cf.call(support, "POST", consents, cs, `{"purpose": "marketing_email"} x`, http.StatusBadRequest)
+		expectReason(cf.call(marketing, "POST", consents, fidelis.PurposeMarketingSMS, grant("marketing_sms", "sms", nSMS), http.StatusForbidden), "action_not_covered")
+		cf.call(anon, "POST", consents, cs, grant("marketing_sms", "sms", nSMS), http.StatusUnauthorized)
+		cf.call(support, "POST", customers+"/"+string(fidelis.NewCustomerID(time.Now()))+"/consents", cs, grant("marketing_sms", "sms", nSMS), http.StatusNotFound)
+		cf.call(support, "GET", consents, cs, nil, http.StatusOK)
+		cf.call(support, "GET", consents+"?limit=1", cs, nil, http.StatusOK)
+		cf.call(support, "GET", consents+"?cursor=nope", cs, nil, http.StatusUnprocessableEntity)
+		cf.call(anon, "GET", consents, cs, nil, http.StatusUnauthorized)
+		expectReason(cf.call(marketing, "GET", consents, cs, nil, http.StatusForbidden), "purpose_not_granted")
+		cf.call(support, "GET", customers+"/"+string(fidelis.NewCustomerID(time.Now()))+"/consents", cs, nil, http.StatusNotFound)
+		restrictOther, unrestrictOther := customers+"/"+otherID+"/restrict", customers+"/"+otherID+"/unrestrict"
+		cf.call(dpo, "POST", restrictOther, dp, map[string]any{"ground": "accuracy_contested", "reference": "RR-12"}, http.StatusOK)
+		expectReason(cf.call(sales, "GET", customers+"/"+otherID, fidelis.PurposeSales, nil, http.StatusForbidden), "restricted")
+		expectReason(cf.call(dpo, "POST", restrictOther, dp, map[string]any{"ground": "accuracy_contested"}, http.StatusConflict), "already_restricted")
+		cf.call(dpo, "POST", restrictOther, dp, map[string]any{"ground": "because"}, http.StatusUnprocessableEntity)
+		cf.call(dpo, "POST", restrictOther, dp, `[]`, http.StatusBadRequest)
+		cf.call(anon, "POST", restrictOther, dp, map[string]any{"ground": "legal_claims"}, http.StatusUnauthorized)
+		expectReason(cf.call(sales, "POST", restrictOther, dp, map[string]any{"ground": "legal_claims"}, http.StatusForbidden), "purpose_not_granted")
+		cf.call(dpo, "POST", customers+"/"+string(fidelis.NewCustomerID(time.Now()))+"/restrict", dp, map[string]any{"ground": "legal_claims"}, http.StatusNotFound)
+		cf.call(dpo, "GET", privacyOf, dp, nil, http.StatusOK)
+		cf.call(anon, "GET", privacyOf, dp, nil, http.StatusUnauthorized)
+		expectReason(cf.call(marketing, "GET", privacyOf, dp, nil, http.StatusForbidden), "purpose_not_granted")
+		cf.call(dpo, "GET", customers+"/"+string(fidelis.NewCustomerID(time.Now()))+"/privacy", dp, nil, http.StatusNotFound)
+		cf.call(dpo, "POST", unrestrictOther, dp, map[string]any{"reason": "accuracy_verified"}, http.StatusOK)
+		expectReason(cf.call(dpo, "POST", unrestrictOther, dp, map[string]any{"reason": "accuracy_verified"}, http.StatusPreconditionFailed), "not_restricted")
+		cf.call(dpo, "POST", unrestrictOther, dp, map[string]any{"reason": "bored"}, http.StatusUnprocessableEntity)
+		cf.call(dpo, "POST", unrestrictOther, dp, `{`, http.StatusBadRequest)
+		cf.call(anon, "POST", unrestrictOther, dp, map[string]any{"reason": "accuracy_verified"}, http.StatusUnauthorized)
+		expectReason(cf.call(sales, "POST", unrestrictOther, dp, map[string]any{"reason": "accuracy_verified"}, http.StatusForbidden), "purpose_not_granted")
+		cf.call(dpo, "POST", customers+"/"+string(fidelis.NewCustomerID(time.Now()))+"/unrestrict", dp, map[string]any{"reason": "accuracy_verified"}, http.StatusNotFound)
+		objections := customers + "/" + otherID + "/objections"
+		cf.call(sales, "POST", objections, fidelis.PurposeSales, map[string]any{"scope": "sales", "reference": "CALL-7"}, http.StatusOK)
+		expectReason(cf.call(sales, "GET", customers+"/"+otherID, fidelis.PurposeSales, nil, http.StatusForbidden), "objection_upheld")
+		cf.call(sales, "POST", objections, fidelis.PurposeSales, map[string]any{"scope": "customer_service"}, http.StatusUnprocessableEntity)
+		cf.call(sales, "POST", objections, fidelis.PurposeSales, `"sales"`, http.StatusBadRequest)
+		cf.call(anon, "POST", objections, fidelis.PurposeSales, map[string]any{"scope": "sales"}, http.StatusUnauthorized)
+		expectReason(cf.call(marketing, "POST", objections, fidelis.PurposeMarketingEmail, map[string]any{"scope": "direct_marketing"}, http.StatusForbidden), "action_not_covered")
+		cf.call(sales, "POST", customers+"/"+string(fidelis.NewCustomerID(time.Now()))+"/objections", fidelis.PurposeSales, map[string]any{"scope": "sales"}, http.StatusNotFound)
+		override := objections + "/sales/override"
+		cf.call(dpo, "POST", override, dp, map[string]any{"ground": "compelling_grounds", "reference": "DEC-2026-3"}, http.StatusOK)
+		cf.call(sales, "GET", customers+"/"+otherID, fidelis.PurposeSales, nil, http.StatusOK)
+		expectReason(cf.call(dpo, "POST", override, dp, map[string]any{"ground": "compelling_grounds", "reference": "DEC-2026-3"}, http.StatusConflict), "already_overridden")
+		expectReason(cf.call(dpo, "POST", objections+"/analytics/override", dp, map[string]any{"ground": "legal_claims", "reference": "DEC-4"}, http.StatusPreconditionFailed), "no_objection")
+		cf.call(dpo, "POST", objections+"/direct_marketing/override", dp, map[string]any{"ground": "legal_claims", "reference": "DEC-4"}, http.StatusUnprocessableEntity)
+		cf.call(dpo, "POST", override, dp, `{"ground": 1`, http.StatusBadRequest)
+		cf.call(anon, "POST", override, dp, map[string]any{"ground": "legal_claims", "reference": "DEC-4"}, http.StatusUnauthorized)
+		expectReason(cf.call(sales, "POST", override, fidelis.PurposeSales, map[string]any{"ground": "legal_claims", "reference": "DEC-4"}, http.StatusForbidden), "purpose_not_applicable")
+		cf.call(dpo, "POST", customers+"/"+string(fidelis.NewCustomerID(time.Now()))+"/objections/sales/override", dp, map[string]any{"ground": "legal_claims", "reference": "DEC-4"}, http.StatusNotFound)
+
 		// Read.
 		one := customers + "/" + id
 		unknown := customers + "/" + string(fidelis.NewCustomerID(time.Now()))

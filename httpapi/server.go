@@ -18,6 +18,7 @@ import (
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/auth"
+	"github.com/fidelis/fidelis/consent"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/privacy"
 )
@@ -39,6 +40,8 @@ type Pinger interface {
 // Server is the HTTP API.
 type Server struct {
 	Customers *customer.Service
+	Consents  *consent.Service
+	States    *privacy.StateService
 	Auth      *auth.Service
 	Registry  *privacy.Registry
 	DB        Pinger
@@ -95,6 +98,18 @@ func (s *Server) Handler() http.Handler {
 	pd("GET /api/v1/customers/{id}/access-log", fidelis.ActionAccessLog, s.handleCustomerAccessLog)
 	pd("GET /api/v1/customers/{id}/export", fidelis.ActionExport, s.handleCustomerExport)
 	pd("POST /api/v1/customers/{id}/erase", fidelis.ActionErase, s.handleCustomerErase)
+	// Consent ledger and privacy state (C-1..C-5, R-10, R-12, R-13): the role is checked
+	// before parsing, but never the customer's state, so that a withdrawal or an objection
+	// can always be recorded (C-2).
+	api("POST /api/v1/customers/{id}/consents", s.checked(s.consentCheck(fidelis.ActionUpdate), s.handleConsentRecord))
+	api("GET /api/v1/customers/{id}/consents", s.checked(s.consentCheck(fidelis.ActionRead), s.handleConsentHistory))
+	api("GET /api/v1/customers/{id}/privacy", s.checked(s.consentCheck(fidelis.ActionRead), s.handlePrivacyState))
+	api("POST /api/v1/customers/{id}/restrict", s.checked(s.stateCheck, s.handleRestrict))
+	api("POST /api/v1/customers/{id}/unrestrict", s.checked(s.stateCheck, s.handleUnrestrict))
+	api("POST /api/v1/customers/{id}/objections", s.checked(s.stateCheck, s.handleObject))
+	api("POST /api/v1/customers/{id}/objections/{purpose}/override", s.checked(s.stateCheck, s.handleObjectionOverride))
+	api("GET /api/v1/consent-notices", s.handleNoticeList)
+	api("POST /api/v1/consent-notices", s.handleNoticePublish)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		// The path may exist with other methods: then it is 405 with Allow, as HTTP says.
 		var allow []string

@@ -19,6 +19,10 @@ type Purpose struct {
 	Retention   Text                `json:"retention"`
 	Recipients  []string            `json:"recipients"`
 	Description Text                `json:"description"`
+	// DirectMarketing marks purposes an objection to direct marketing stops at once (R-12).
+	DirectMarketing bool `json:"direct_marketing,omitempty"`
+	// ConsentChannels are the channels a consent-based purpose needs consent on (C-1).
+	ConsentChannels []Channel `json:"consent_channels,omitempty"`
 }
 
 // Text is a short text in French and English.
@@ -65,6 +69,7 @@ func NewRegistry(purposes []Purpose, grants []RoleGrant) (*Registry, error) {
 		p := purposes[i]
 		// Copies: the registry must not change when the caller's slices do.
 		p.Fields, p.Actions, p.Recipients = slices.Clone(p.Fields), slices.Clone(p.Actions), slices.Clone(p.Recipients)
+		p.ConsentChannels = slices.Clone(p.ConsentChannels)
 		if p.Name == "" {
 			return nil, fmt.Errorf("privacy: purpose %d has no name", i)
 		}
@@ -73,6 +78,14 @@ func NewRegistry(purposes []Purpose, grants []RoleGrant) (*Registry, error) {
 		}
 		if !p.LawfulBasis.Valid() {
 			return nil, fmt.Errorf("privacy: purpose %q: lawful basis %q is not one of consent, contract, legal_obligation, legitimate_interest", p.Name, p.LawfulBasis)
+		}
+		if len(p.ConsentChannels) > 0 && p.LawfulBasis != fidelis.BasisConsent {
+			return nil, fmt.Errorf("privacy: purpose %q: consent channels on a purpose whose basis is %s (P-3: one basis)", p.Name, p.LawfulBasis)
+		}
+		for _, c := range p.ConsentChannels {
+			if !c.Valid() {
+				return nil, fmt.Errorf("privacy: purpose %q: unknown consent channel %q", p.Name, c)
+			}
 		}
 		for _, f := range p.Fields {
 			if !slices.Contains(known, f) {

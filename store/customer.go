@@ -225,6 +225,11 @@ func (t *Tx) DeleteCustomer(ctx context.Context, id fidelis.CustomerID) (custome
 	}
 	n, _ := res.RowsAffected()
 	d.HistoryRows = int(n)
+	// The folded privacy state goes with the customer; the consent ledger stays, with IDs
+	// and times only, as the evidence the law asks to keep (T-6).
+	if _, err := t.exec(ctx, `DELETE FROM subject_states WHERE customer_id = ?`, id); err != nil {
+		return d, fmt.Errorf("delete subject state: %w", err)
+	}
 	if _, err := t.exec(ctx, `DELETE FROM customers WHERE id = ?`, id); err != nil {
 		return d, fmt.Errorf("delete customer: %w", err)
 	}
@@ -243,7 +248,11 @@ func (t *Tx) InsertErasure(ctx context.Context, e *customer.Erasure) error {
 
 // AppendEvent implements customer.Tx.
 func (t *Tx) AppendEvent(ctx context.Context, e *customer.Event) error {
-	payload, err := json.Marshal(map[string]any{"id": e.ID, "type": e.Type, "subject": e.Subject, "fields": e.Fields, "at": e.At})
+	body := map[string]any{"id": e.ID, "type": e.Type, "subject": e.Subject, "fields": e.Fields, "at": e.At}
+	if len(e.Attrs) > 0 {
+		body["attrs"] = e.Attrs
+	}
+	payload, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
