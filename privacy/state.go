@@ -261,12 +261,12 @@ func (s *StateService) OverrideObjection(ctx context.Context, p fidelis.Purpose,
 		return nil, fidelis.Refusal("action_not_permitted", fmt.Sprintf("role %q may not overrule an objection", actor.Role))
 	}
 	var bad []fidelis.FieldError
-	if string(purpose) == ScopeDirectMarket {
+	d, err := s.Registry.Purpose(purpose)
+	switch {
+	case string(purpose) == ScopeDirectMarket || err == nil && d.DirectMarketing:
 		bad = append(bad, fidelis.FieldError{Field: "purpose", Rule: "absolute_objection", Message: "an objection to direct marketing is absolute and cannot be overruled (R-12)"})
-	} else if d, err := s.Registry.Purpose(purpose); err != nil || d.LawfulBasis != fidelis.BasisLegitimateInterest {
+	case err != nil || d.LawfulBasis != fidelis.BasisLegitimateInterest:
 		bad = append(bad, fidelis.FieldError{Field: "purpose", Rule: "not_objectable", Message: "must be a legitimate-interest purpose the customer objected to"})
-	} else if d.DirectMarketing {
-		bad = append(bad, fidelis.FieldError{Field: "purpose", Rule: "absolute_objection", Message: "an objection to direct marketing is absolute and cannot be overruled (R-12)"})
 	}
 	if ground != OverrideCompellingGrounds && ground != OverrideLegalClaims {
 		bad = append(bad, fidelis.FieldError{Field: "ground", Rule: "unknown_ground", Message: "must be compelling_grounds or legal_claims (GDPR art. 21(1))"})
