@@ -72,6 +72,7 @@ const (
 	ActionManageTokens Action = "manage_tokens"
 	ActionManageUsers  Action = "manage_users"
 	ActionVerifyAudit  Action = "verify_audit"
+	ActionReadRegister Action = "read_register" // the register of processing (P-4, D-2)
 )
 
 // Field names a personal-data field of a customer. Field names, never values, appear in
