@@ -24,6 +24,7 @@ import (
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/store"
 	"github.com/fidelis/fidelis/vault"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	Argon2 auth.Argon2Params
 	// SealInterval is how often the audit sealer runs; zero means one second.
 	SealInterval time.Duration
+	// Controller is the controller's and DPO's identity shown in the register and the
+	// privacy notice (D-2, R-5); what is unset is shown as not configured.
+	Controller register.Controller
 	// WebHandler, when set, mounts the back-office on the same server.
 	WebHandler func(a *App, mux *http.ServeMux)
 }
@@ -55,6 +59,7 @@ type App struct {
 	AuditLog  *audit.Log
 	Customers *customer.Service
 	Auth      *auth.Service
+	Register  *register.Service
 	Sealer    *audit.Sealer
 	Metrics   *prometheus.Registry
 	Logger    *slog.Logger
@@ -86,6 +91,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DataDir == "" {
 		cfg.DataDir = "fidelis-data"
 	}
+	if err := cfg.Controller.Validate(); err != nil {
+		return nil, err
+	}
 	kr, created, err := vault.OpenOrCreate(cfg.KeyFilePath(), cfg.Now)
 	if err != nil {
 		return nil, err
@@ -105,11 +113,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("load purpose registry: %w", err)
 	}
+	regDate, err := db.RegistryUpdatedAt(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read purpose registry date: %w", err)
+	}
 	a := &App{Config: cfg, DB: db, Keyring: kr, Vault: vault.New(kr), Registry: reg, Logger: cfg.Logger,
 		Metrics: prometheus.NewRegistry(), KeyFileCreated: created}
 	a.AuditLog = audit.NewLog(kr.AuditMACKey(), cfg.Now)
 	a.Customers = &customer.Service{Store: store.Customers{DB: db}, Vault: a.Vault, Registry: reg, Audit: a.AuditLog, Now: cfg.Now}
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
+	a.Register = &register.Service{Registry: reg, Controller: cfg.Controller, RegistryDate: regDate}
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
 	return a, nil
 }
@@ -125,6 +139,7 @@ func SystemContext(ctx context.Context, job string, role fidelis.Role) context.C
 // Handler returns the HTTP handler: API, health, metrics and (if configured) back-office.
 func (a *App) Handler() http.Handler {
 	s := &httpapi.Server{Customers: a.Customers, Auth: a.Auth, Registry: a.Registry, DB: a.DB, Logger: a.Logger, Metrics: a.Metrics}
+	s.Register = a.Register
 	if a.Config.WebHandler != nil {
 		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
 	}

@@ -36,7 +36,7 @@ func ParseLang(s string) (string, error) {
 	case LangEN:
 		return LangEN, nil
 	}
-	return "", fidelis.Invalid(fidelis.FieldError{Field: "lang", Rule: "invalid", Message: "must be fr or en"})
+	return "", fidelis.Invalid(fidelis.FieldError{Field: "lang", Rule: "one_of", Message: "must be fr or en"})
 }
 
 // Input is everything a document is generated from.

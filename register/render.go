@@ -27,7 +27,7 @@ func ParseFormat(s, def string) (string, error) {
 	case OutJSON, OutMarkdown, OutHTML:
 		return s, nil
 	}
-	return "", fidelis.Invalid(fidelis.FieldError{Field: "format", Rule: "invalid", Message: "must be json, md or html"})
+	return "", fidelis.Invalid(fidelis.FieldError{Field: "format", Rule: "one_of", Message: "must be json, md or html"})
 }
 
 // ContentType returns the media type of a format.
