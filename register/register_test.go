@@ -2,6 +2,8 @@ package register_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -441,8 +443,16 @@ func TestService_RegisterNeedsReadRegister_P4(t *testing.T) {
 	}
 }
 
-func TestStyleSource_IsCSPHash(t *testing.T) {
-	if s := register.StyleSource(); !strings.HasPrefix(s, "'sha256-") || !strings.HasSuffix(s, "='") {
-		t.Errorf("StyleSource() = %s; want a CSP sha256 source", s)
+// TestStyleSource_MatchesThePageStyle: the CSP hash allows exactly the style the page
+// carries, so a strict CSP (no 'unsafe-inline') still styles it.
+func TestStyleSource_MatchesThePageStyle(t *testing.T) {
+	page := render(t, mustNotice(t, input(), "fr"), register.OutHTML)
+	start, end := strings.Index(page, "<style>"), strings.Index(page, "</style>")
+	if start < 0 || end < start {
+		t.Fatal("the page has no style element")
+	}
+	sum := sha256.Sum256([]byte(page[start+len("<style>") : end]))
+	if want := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; register.StyleSource() != want {
+		t.Errorf("StyleSource() = %s; the page's style hashes to %s", register.StyleSource(), want)
 	}
 }
