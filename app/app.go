@@ -23,6 +23,7 @@ import (
 	"github.com/fidelis/fidelis/auth"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/httpapi"
+	"github.com/fidelis/fidelis/mailer"
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/store"
@@ -45,6 +46,8 @@ type Config struct {
 	// Controller is the controller's and DPO's identity shown in the register and the
 	// privacy notice (D-2, R-5); what is unset is shown as not configured.
 	Controller register.Controller
+	// SMTP is the mail server for messages to customers; none when its Host is empty.
+	SMTP mailer.Config
 	// WebHandler, when set, mounts the back-office on the same server.
 	WebHandler func(a *App, mux *http.ServeMux)
 }
@@ -60,6 +63,7 @@ type App struct {
 	Customers *customer.Service
 	Auth      *auth.Service
 	Register  *register.Service
+	Mailer    *mailer.Sender // nil when no SMTP server is configured
 	Sealer    *audit.Sealer
 	Metrics   *prometheus.Registry
 	Logger    *slog.Logger
@@ -94,6 +98,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err := cfg.Controller.Validate(); err != nil {
 		return nil, err
 	}
+	var sender *mailer.Sender
+	if cfg.SMTP.Configured() {
+		var err error
+		if sender, err = mailer.New(cfg.SMTP, cfg.Now, cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
 	kr, created, err := vault.OpenOrCreate(cfg.KeyFilePath(), cfg.Now)
 	if err != nil {
 		return nil, err
@@ -123,6 +134,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.AuditLog = audit.NewLog(kr.AuditMACKey(), cfg.Now)
 	a.Customers = &customer.Service{Store: store.Customers{DB: db}, Vault: a.Vault, Registry: reg, Audit: a.AuditLog, Now: cfg.Now}
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
+	a.Mailer = sender
 	a.Register = &register.Service{Registry: reg, Controller: cfg.Controller, RegistryDate: regDate}
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
 	return a, nil

@@ -73,6 +73,8 @@ type options struct {
 	logLevel string
 	// controller is the controller's and DPO's identity (register.go).
 	controller register.Controller
+	// smtp is the mail server for messages to customers (mail.go).
+	smtp smtpOptions
 }
 
 func env(name, def string) string {
@@ -92,11 +94,16 @@ func (o *options) config(stderr io.Writer) (app.Config, error) {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return app.Config{}, fidelis.Invalid(fidelis.FieldError{Field: "log-level", Rule: "invalid", Message: "must be debug, info, warn or error"})
 	}
+	smtp, err := o.smtp.config()
+	if err != nil {
+		return app.Config{}, err
+	}
 	return app.Config{
 		DataDir: o.dataDir, DBURL: o.dbURL, KeyFile: o.keyFile, Stderr: stderr,
 		Logger:     slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})),
 		WebHandler: web.Mount,
 		Controller: o.controller,
+		SMTP:       smtp,
 	}, nil
 }
 
@@ -116,7 +123,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&o.keyFile, "keyfile", env("FIDELIS_KEYFILE", ""), "key file (default DATA/fidelis.key) (env FIDELIS_KEYFILE)")
 	pf.StringVar(&o.logLevel, "log-level", env("FIDELIS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env FIDELIS_LOG_LEVEL)")
 	controllerFlags(root, &o.controller)
-	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), registerCmd(o))
+	smtpFlags(root, &o.smtp)
+	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), registerCmd(o), mailCmd(o))
 	return root
 }
 
