@@ -55,4 +55,3 @@ func TestMailTest_SendsThroughConfiguredSMTP(t *testing.T) {
 		}
 	}
 }
-
