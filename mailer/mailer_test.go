@@ -274,6 +274,15 @@ func TestSend_TimesOut(t *testing.T) {
 	if c, _ := code(err); c != fidelis.EUNAVAILABLE || time.Since(start) > 3*time.Second {
 		t.Fatalf("silent server: %v after %v; want EUNAVAILABLE after about 300ms", err, time.Since(start))
 	}
+	// The caller's context bounds it too: cancelling gives up at once.
+	cfg.Timeout = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start = time.Now()
+	_, err = mustSender(t, cfg, nil).Send(ctx, magicLink("fr"))
+	if c, _ := code(err); c != fidelis.EUNAVAILABLE || time.Since(start) > 5*time.Second {
+		t.Fatalf("cancelled context: %v after %v; want EUNAVAILABLE soon after 200ms", err, time.Since(start))
+	}
 }
 
 // TestCompose_EveryKindInBothLanguages: every kind renders in French and English, with the
@@ -318,6 +327,11 @@ func TestCompose_EveryKindInBothLanguages(t *testing.T) {
 	c, _ = s.Compose(mailer.Message{Kind: mailer.KindRightsReceived, Lang: "fr", To: fidelis.NewSecret(customer), Data: data})
 	if p := parse(t, c.Raw); !strings.Contains(p.text, "votre demande d'effacement") || !strings.Contains(p.text, "22 décembre 2026") {
 		t.Errorf("French acknowledgement does not name the right and due date idiomatically:\n%s", p.text)
+	}
+	secretData := map[string]any{"reference": "RR-7", "reasons": fidelis.NewSecret("Votre compte Club Dupont n° 4471 est clos")}
+	c, _ = s.Compose(mailer.Message{Kind: mailer.KindRightsRefused, Lang: "fr", To: fidelis.NewSecret(customer), Data: secretData})
+	if p := parse(t, c.Raw); !strings.Contains(p.text, "n° 4471 est clos") || strings.Contains(p.text, "[redacted]") {
+		t.Errorf("a fidelis.Secret value is not revealed into the message:\n%s", p.text)
 	}
 	c, _ = s.Compose(mailer.Message{Kind: mailer.KindPointsExpiring, Lang: "fr", To: fidelis.NewSecret(customer), Data: data})
 	if p := parse(t, c.Raw); p.subject != "1200 points arrivent à expiration le 1er décembre 2026" {

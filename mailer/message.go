@@ -27,7 +27,8 @@ type Message struct {
 	Kind Kind
 	Lang string         // the customer's language: "fr" or "en" ("" is French)
 	To   fidelis.Secret // the customer's e-mail address
-	// Data fills the kind's template; Kinds documents the fields each needs.
+	// Data fills the kind's template; the Kind constants document the fields each needs.
+	// Values may be fidelis.Secret: they are revealed into the message, nowhere else.
 	Data map[string]any
 }
 
@@ -87,9 +88,15 @@ func (s *Sender) compose(m Message, now time.Time) (*Composed, error) {
 		data["sender"] = s.from.Address
 	}
 	for k, v := range m.Data {
-		if k != "sender" && k != "privacy" {
-			data[k] = v
+		if k == "sender" || k == "privacy" {
+			continue
 		}
+		// Personal values typed Secret (D-5) are revealed here, into the message only;
+		// templates would otherwise print "[redacted]".
+		if sv, ok := v.(fidelis.Secret); ok {
+			v = sv.Reveal()
+		}
+		data[k] = v
 	}
 	var subject, text, html bytes.Buffer
 	for _, step := range []func() error{
