@@ -157,23 +157,26 @@ type Authority struct {
 
 // Notice is the privacy notice (art. 13 and 14).
 type Notice struct {
-	Format             string          `json:"format"`
-	Lang               string          `json:"lang"`
-	Title              string          `json:"title"`
-	Intro              string          `json:"intro"`
-	RegistryVersion    string          `json:"registry_version"`
-	RegistryDate       string          `json:"registry_date,omitempty"`
-	ContentHash        string          `json:"content_hash"`
-	Controller         Party           `json:"controller"`
-	DPO                Party           `json:"dpo"`
-	Purposes           []NoticePurpose `json:"purposes"`
-	RecipientsIntro    string          `json:"recipients_intro"`
-	Recipients         []RecipientView `json:"recipients"`
-	Source             string          `json:"source"`
-	Rights             []Right         `json:"rights"`
-	HowToExercise      string          `json:"how_to_exercise"`
-	Complaint          Authority       `json:"complaint"`
-	AutomatedDecisions string          `json:"automated_decisions"`
+	Format          string          `json:"format"`
+	Lang            string          `json:"lang"`
+	Title           string          `json:"title"`
+	Intro           string          `json:"intro"`
+	RegistryVersion string          `json:"registry_version"`
+	RegistryDate    string          `json:"registry_date,omitempty"`
+	ContentHash     string          `json:"content_hash"`
+	Controller      Party           `json:"controller"`
+	DPO             Party           `json:"dpo"`
+	Purposes        []NoticePurpose `json:"purposes"`
+	RecipientsIntro string          `json:"recipients_intro"`
+	Recipients      []RecipientView `json:"recipients"`
+	// TransfersNote says how to obtain a copy of the safeguards (art. 13(1)(f)); set when
+	// a recipient is outside the EEA.
+	TransfersNote      string    `json:"transfers_note,omitempty"`
+	Source             string    `json:"source"`
+	Rights             []Right   `json:"rights"`
+	HowToExercise      string    `json:"how_to_exercise"`
+	Complaint          Authority `json:"complaint"`
+	AutomatedDecisions string    `json:"automated_decisions"`
 }
 
 // RegistryVersion identifies the content of a purpose registry: the first 16 hex digits of
@@ -412,6 +415,9 @@ func BuildNotice(in Input, lang string) (*Notice, error) {
 		AutomatedDecisions: l(lang, "automated.text"),
 	}
 	for i := range n.Recipients {
+		if n.Recipients[i].Transfer {
+			n.TransfersNote = l(lang, "transfers.copy")
+		}
 		if n.Recipients[i].Transfer && n.Recipients[i].Safeguard == "" {
 			// The public text states the gap plainly, without the register's internal wording.
 			n.Recipients[i].SafeguardLabel = l(lang, "transfer.notice_missing")

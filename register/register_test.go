@@ -175,9 +175,9 @@ func TestNotice_EveryRightCNILAndPurpose_R5(t *testing.T) {
 	in := input()
 	words := map[string][]string{
 		"fr": {"accès", "rectification", "effacement", "limitation", "opposition", "portabilité", "Retrait du consentement", "licéité du traitement effectué avant",
-			"CNIL", "3 place de Fontenoy", "https://www.cnil.fr/fr/plaintes", "décision", "Facultative", "Nécessaire au contrat", "Exigée par la loi", "un mois"},
+			"CNIL", "3 place de Fontenoy", "https://www.cnil.fr/fr/plaintes", "décision", "copie des garanties", "Facultative", "Nécessaire au contrat", "Exigée par la loi", "un mois"},
 		"en": {"access", "rectification", "erasure", "restriction", "object", "portability", "Withdrawal of consent", "does not affect the lawfulness",
-			"CNIL", "3 place de Fontenoy", "https://www.cnil.fr/en/complaints", "automated", "Optional", "Needed for the contract", "Required by law", "one month"},
+			"CNIL", "3 place de Fontenoy", "https://www.cnil.fr/en/complaints", "automated", "copy of the safeguards", "Optional", "Needed for the contract", "Required by law", "one month"},
 	}
 	for _, lang := range langs {
 		n := mustNotice(t, in, lang)
@@ -454,5 +454,22 @@ func TestStyleSource_MatchesThePageStyle(t *testing.T) {
 	sum := sha256.Sum256([]byte(page[start+len("<style>") : end]))
 	if want := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; register.StyleSource() != want {
 		t.Errorf("StyleSource() = %s; the page's style hashes to %s", register.StyleSource(), want)
+	}
+}
+
+// TestNotice_NoRecipientsSaysSo_R5: without external recipients the notice says none is
+// declared and promises no transfer safeguards.
+func TestNotice_NoRecipientsSaysSo_R5(t *testing.T) {
+	in := input()
+	in.Recipients = nil
+	n := mustNotice(t, in, "en")
+	if n.TransfersNote != "" || len(n.Recipients) != 0 {
+		t.Errorf("notice without recipients: transfers note %q, %d recipients", n.TransfersNote, len(n.Recipients))
+	}
+	for _, format := range []string{register.OutMarkdown, register.OutHTML} {
+		out := render(t, n, format)
+		if !strings.Contains(out, "No external recipient declared.") || !strings.Contains(out, "No transfer outside the EEA declared.") {
+			t.Errorf("%s notice without recipients does not say so", format)
+		}
 	}
 }

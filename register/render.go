@@ -288,6 +288,9 @@ func (n *Notice) Markdown() []byte {
 	}
 	if transfers == 0 {
 		w.line(md(l(n.Lang, "none.transfers")))
+	} else {
+		w.line()
+		w.line(md(n.TransfersNote))
 	}
 	w.line()
 	w.line("## ", md(l(n.Lang, "h.source")))
@@ -396,7 +399,7 @@ const htmlTemplates = `
 <dt>{{t "f.required"}}</dt><dd>{{.Required}}</dd></dl></section>
 {{end}}</section>
 <section data-section="recipients"><h2>{{t "h.recipients"}}</h2><p>{{.RecipientsIntro}}</p>{{template "recipients" .Recipients}}</section>
-<section data-section="transfers"><h2>{{t "h.transfers"}}</h2>{{$n := 0}}<ul>{{range .Recipients}}{{if .Transfer}}{{$n = 1}}<li>{{.Name}} ({{.Country}}) — {{.SafeguardLabel}}</li>{{end}}{{end}}</ul>{{if not $n}}<p class="muted">{{t "none.transfers"}}</p>{{end}}</section>
+<section data-section="transfers"><h2>{{t "h.transfers"}}</h2>{{$n := 0}}<ul>{{range .Recipients}}{{if .Transfer}}{{$n = 1}}<li>{{.Name}} ({{.Country}}) — {{.SafeguardLabel}}</li>{{end}}{{end}}</ul>{{if not $n}}<p class="muted">{{t "none.transfers"}}</p>{{end}}{{with .TransfersNote}}<p>{{.}}</p>{{end}}</section>
 <section data-section="source"><h2>{{t "h.source"}}</h2><p>{{.Source}}</p></section>
 <section data-section="rights"><h2>{{t "h.rights"}}</h2><dl>{{range .Rights}}<dt data-right="{{.Right}}">{{.Title}}</dt><dd>{{.Text}}</dd>{{end}}</dl></section>
 <section data-section="exercise"><h2>{{t "h.exercise"}}</h2><p>{{.HowToExercise}}</p>
