@@ -73,6 +73,7 @@ const (
 	ActionManageUsers   Action = "manage_users"
 	ActionVerifyAudit   Action = "verify_audit"
 	ActionManagePrivacy Action = "manage_privacy" // publish consent notices, overrule objections
+	ActionReadRegister  Action = "read_register"  // the register of processing (P-4, D-2)
 )
 
 // Field names a personal-data field of a customer. Field names, never values, appear in

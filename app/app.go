@@ -24,7 +24,9 @@ import (
 	"github.com/fidelis/fidelis/consent"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/httpapi"
+	"github.com/fidelis/fidelis/mailer"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/store"
 	"github.com/fidelis/fidelis/vault"
 )
@@ -42,6 +44,11 @@ type Config struct {
 	Argon2 auth.Argon2Params
 	// SealInterval is how often the audit sealer runs; zero means one second.
 	SealInterval time.Duration
+	// Controller is the controller's and DPO's identity shown in the register and the
+	// privacy notice (D-2, R-5); what is unset is shown as not configured.
+	Controller register.Controller
+	// SMTP is the mail server for messages to customers; none when its Host is empty.
+	SMTP mailer.Config
 	// WebHandler, when set, mounts the back-office on the same server.
 	WebHandler func(a *App, mux *http.ServeMux)
 }
@@ -58,6 +65,8 @@ type App struct {
 	Consents  *consent.Service
 	States    *privacy.StateService
 	Auth      *auth.Service
+	Register  *register.Service
+	Mailer    *mailer.Sender // nil when no SMTP server is configured
 	Sealer    *audit.Sealer
 	Metrics   *prometheus.Registry
 	Logger    *slog.Logger
@@ -89,6 +98,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DataDir == "" {
 		cfg.DataDir = "fidelis-data"
 	}
+	if err := cfg.Controller.Validate(); err != nil {
+		return nil, err
+	}
+	var sender *mailer.Sender
+	if cfg.SMTP.Configured() {
+		var err error
+		if sender, err = mailer.New(cfg.SMTP, cfg.Now, cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
 	kr, created, err := vault.OpenOrCreate(cfg.KeyFilePath(), cfg.Now)
 	if err != nil {
 		return nil, err
@@ -108,6 +127,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("load purpose registry: %w", err)
 	}
+	regDate, err := db.RegistryUpdatedAt(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read purpose registry date: %w", err)
+	}
 	a := &App{Config: cfg, DB: db, Keyring: kr, Vault: vault.New(kr), Registry: reg, Logger: cfg.Logger,
 		Metrics: prometheus.NewRegistry(), KeyFileCreated: created}
 	a.AuditLog = audit.NewLog(kr.AuditMACKey(), cfg.Now)
@@ -115,6 +139,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Consents = &consent.Service{Store: store.Consents{DB: db}, Registry: reg, Audit: a.AuditLog, Ages: a.Customers, Now: cfg.Now}
 	a.States = &privacy.StateService{Store: store.States{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now}
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
+	a.Mailer = sender
+	a.Register = &register.Service{Registry: reg, Controller: cfg.Controller, RegistryDate: regDate}
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
 	return a, nil
 }
@@ -130,6 +156,7 @@ func SystemContext(ctx context.Context, job string, role fidelis.Role) context.C
 // Handler returns the HTTP handler: API, health, metrics and (if configured) back-office.
 func (a *App) Handler() http.Handler {
 	s := &httpapi.Server{Customers: a.Customers, Consents: a.Consents, States: a.States, Auth: a.Auth, Registry: a.Registry, DB: a.DB, Logger: a.Logger, Metrics: a.Metrics}
+	s.Register = a.Register
 	if a.Config.WebHandler != nil {
 		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
 	}

@@ -227,8 +227,8 @@ func TestConsent_NoTyingLoyaltyWithoutMarketing_C3(t *testing.T) {
 func TestConsent_AgeGateNeedsParentalConsent_C4(t *testing.T) {
 	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
 		a := newApp(t, b)
-		child := mustCustomer(t, a, "given_name", "Théo", "email", "theo@example.fr", "birth_date", "2013-06-01") // 13
-		teen := mustCustomer(t, a, "given_name", "Manon", "email", "manon@example.fr", "birth_date", "2011-01-10")  // 15
+		child := mustCustomer(t, a, "given_name", "Théo", "email", "theo@example.fr", "birth_date", "2013-06-01")  // 13
+		teen := mustCustomer(t, a, "given_name", "Manon", "email", "manon@example.fr", "birth_date", "2011-01-10") // 15
 		r := mustRecord(t, a, child, consent.Input{Purpose: email, Channel: privacy.ChannelEmail, Decision: privacy.ConsentGranted})
 		if !r.Minor {
 			t.Fatalf("record of a 13-year-old: Minor = false; want true")
@@ -248,7 +248,9 @@ func TestConsent_AgeGateNeedsParentalConsent_C4(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.ContainsFunc(log.Items, func(e fidelisAuditEntry) bool { return e.Action == customer.ActAgeCheck && slices.Contains(e.Fields, fidelis.FieldBirthDate) }) {
+		if !slices.ContainsFunc(log.Items, func(e fidelisAuditEntry) bool {
+			return e.Action == customer.ActAgeCheck && slices.Contains(e.Fields, fidelis.FieldBirthDate)
+		}) {
 			t.Errorf("access log has no age check of the birth date")
 		}
 	})

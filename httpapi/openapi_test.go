@@ -1058,6 +1058,20 @@ func TestOpenAPI_Conformance(t *testing.T) {
 		cf.call(dpo, "GET", one+"/export", dp, nil, http.StatusNotFound)
 		cf.call(dpo, "GET", one+"/access-log", dp, nil, http.StatusOK)
 
+		// Register of processing (D-2) and the public privacy notice.
+		auditor := fidelistest.NewClient(t, base, fidelistest.MustToken(t, a, fidelis.RoleAuditor))
+		cf.call(admin, "GET", "/api/v1/register", "", nil, http.StatusOK)
+		cf.call(dpo, "GET", "/api/v1/register?format=md&lang=en", "", nil, http.StatusOK)
+		cf.call(auditor, "GET", "/api/v1/register?format=html&lang=fr", "", nil, http.StatusOK)
+		cf.call(admin, "GET", "/api/v1/register?format=pdf", "", nil, http.StatusUnprocessableEntity)
+		expectReason(cf.call(support, "GET", "/api/v1/register", "", nil, http.StatusForbidden), "action_not_permitted")
+		cf.call(anon, "GET", "/api/v1/register", "", nil, http.StatusUnauthorized)
+		cf.call(anon, "GET", "/privacy", "", nil, http.StatusOK)
+		cf.call(anon, "GET", "/privacy?lang=en", "", nil, http.StatusOK, "Accept-Language", "fr")
+		cf.call(anon, "GET", "/privacy?lang=es", "", nil, http.StatusUnprocessableEntity)
+		cf.call(anon, "GET", "/privacy.json", "", nil, http.StatusOK, "Accept-Language", "en-GB,en;q=0.8")
+		cf.call(anon, "GET", "/privacy.json?lang=xx", "", nil, http.StatusUnprocessableEntity)
+
 		// 503: a server whose database does not answer.
 		down := httptest.NewServer((&httpapi.Server{DB: deadDB{}, Logger: slog.New(slog.DiscardHandler)}).Handler())
 		t.Cleanup(down.Close)

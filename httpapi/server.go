@@ -21,6 +21,7 @@ import (
 	"github.com/fidelis/fidelis/consent"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/register"
 )
 
 //go:embed openapi.json
@@ -44,6 +45,7 @@ type Server struct {
 	States    *privacy.StateService
 	Auth      *auth.Service
 	Registry  *privacy.Registry
+	Register  *register.Service
 	DB        Pinger
 	Logger    *slog.Logger
 	Metrics   *prometheus.Registry
@@ -89,6 +91,11 @@ func (s *Server) Handler() http.Handler {
 	// Operations on personal data: the purpose is checked before the request is parsed.
 	pd := func(pattern string, a fidelis.Action, h handler) { api(pattern, s.purposed(a, h)) }
 	api("GET /api/v1/purposes", s.handlePurposes)
+	if s.Register != nil {
+		api("GET /api/v1/register", s.handleRegister)
+		mux.HandleFunc("GET /privacy", s.wrap(s.handlePrivacy(register.OutHTML)))
+		mux.HandleFunc("GET /privacy.json", s.wrap(s.handlePrivacy(register.OutJSON)))
+	}
 	pd("POST /api/v1/customers", fidelis.ActionCreate, s.handleCustomerCreate)
 	pd("GET /api/v1/customers", fidelis.ActionRead, s.handleCustomerList)
 	pd("POST /api/v1/customers/search", fidelis.ActionRead, s.handleCustomerSearch)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/privacy"
 )
 
@@ -40,4 +41,20 @@ func (db *DB) LoadRegistry(ctx context.Context, now time.Time) (*privacy.Registr
 		return nil, err
 	}
 	return privacy.NewRegistry(doc.Purposes, doc.Grants)
+}
+
+// RegistryUpdatedAt returns when the stored purpose registry was last written (its date in
+// the register of processing, D-2); ENOTFOUND before LoadRegistry seeded it.
+func (db *DB) RegistryUpdatedAt(ctx context.Context) (time.Time, error) {
+	var at int64
+	err := db.ReadTx(ctx, func(tx *Tx) error {
+		return tx.queryRow(ctx, `SELECT updated_at FROM registry WHERE id = 1`).Scan(&at)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "no_registry", Message: "the purpose registry is not stored yet"}
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return fromMicros(at), nil
 }

@@ -70,7 +70,7 @@ func Mount(a *app.App, mux *http.ServeMux) {
 		s.log = slog.Default()
 	}
 	// Each page is its own template set: layout.html around the page's "content".
-	for _, name := range []string{"login", "customers", "customer", "form", "error"} {
+	for _, name := range []string{"login", "customers", "customer", "form", "error", "register"} {
 		t := template.New("").Funcs(templateFuncs(s.cat))
 		s.pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -96,6 +96,8 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	mux.HandleFunc("GET /app/customers/{id}", s.private(s.handleCustomerShow))
 	mux.HandleFunc("GET /app/customers/{id}/edit", s.private(s.handleCustomerEdit))
 	mux.HandleFunc("POST /app/customers/{id}", s.private(s.handleCustomerUpdate))
+	mux.HandleFunc("GET /app/register", s.private(s.handleRegister))
+	mux.HandleFunc("GET /app/register/download", s.private(s.handleRegisterDownload))
 	mux.HandleFunc("/app/", s.private(func(http.ResponseWriter, *http.Request, *visit) error {
 		return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "no_route", Message: "there is no page at this address"}
 	}))
@@ -227,6 +229,7 @@ type page struct {
 	Purpose  *purposeView
 	Purposes []purposeView
 	Flash    string
+	Register bool // the role may read the register of processing (D-2): shown in the navigation
 	Data     any
 	cat      catalogue
 }
@@ -242,6 +245,7 @@ func (s *server) newPage(r *http.Request, v *visit, name, title string, data any
 	}
 	u := v.sess.User
 	p.User, p.CSRF, p.Role = u, v.sess.CSRFToken, s.cat.role(u.Role, v.lang)
+	p.Register = s.app.Registry.Can(u.Role, fidelis.ActionReadRegister)
 	for _, d := range s.app.Registry.PurposesOf(u.Role) {
 		pv := s.purposeView(d, v.lang)
 		pv.Selected = d.Name == v.sess.Purpose

@@ -18,6 +18,7 @@ import (
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/app"
 	"github.com/fidelis/fidelis/audit"
+	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/web"
 )
 
@@ -70,6 +71,10 @@ type options struct {
 	dbURL    string
 	keyFile  string
 	logLevel string
+	// controller is the controller's and DPO's identity (register.go).
+	controller register.Controller
+	// smtp is the mail server for messages to customers (mail.go).
+	smtp smtpOptions
 }
 
 func env(name, def string) string {
@@ -89,10 +94,16 @@ func (o *options) config(stderr io.Writer) (app.Config, error) {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return app.Config{}, fidelis.Invalid(fidelis.FieldError{Field: "log-level", Rule: "invalid", Message: "must be debug, info, warn or error"})
 	}
+	smtp, err := o.smtp.config()
+	if err != nil {
+		return app.Config{}, err
+	}
 	return app.Config{
 		DataDir: o.dataDir, DBURL: o.dbURL, KeyFile: o.keyFile, Stderr: stderr,
 		Logger:     slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})),
 		WebHandler: web.Mount,
+		Controller: o.controller,
+		SMTP:       smtp,
 	}, nil
 }
 
@@ -111,7 +122,9 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&o.dbURL, "db", env("FIDELIS_DB", ""), "PostgreSQL URL, e.g. postgres://user@host/db; SQLite in --data when empty (env FIDELIS_DB, FIDELIS_DB_FILE)")
 	pf.StringVar(&o.keyFile, "keyfile", env("FIDELIS_KEYFILE", ""), "key file (default DATA/fidelis.key) (env FIDELIS_KEYFILE)")
 	pf.StringVar(&o.logLevel, "log-level", env("FIDELIS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env FIDELIS_LOG_LEVEL)")
-	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o))
+	controllerFlags(root, &o.controller)
+	smtpFlags(root, &o.smtp)
+	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), registerCmd(o), mailCmd(o))
 	return root
 }
 
