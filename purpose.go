@@ -72,6 +72,9 @@ const (
 	ActionManageTokens Action = "manage_tokens"
 	ActionManageUsers  Action = "manage_users"
 	ActionVerifyAudit  Action = "verify_audit"
+	// ActionManageRecipients covers the recipients and processors registry and its
+	// webhooks (D-4, R-9).
+	ActionManageRecipients Action = "manage_recipients"
 )
 
 // Field names a personal-data field of a customer. Field names, never values, appear in

@@ -24,6 +24,7 @@ import (
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/store"
 	"github.com/fidelis/fidelis/vault"
 )
@@ -41,6 +42,11 @@ type Config struct {
 	Argon2 auth.Argon2Params
 	// SealInterval is how often the audit sealer runs; zero means one second.
 	SealInterval time.Duration
+	// WebhookInterval is how often the webhook dispatcher looks for work; zero means one
+	// second.
+	WebhookInterval time.Duration
+	// WebhookPolicy bounds webhook retries; zero members take recipient.DefaultPolicy.
+	WebhookPolicy recipient.Policy
 	// WebHandler, when set, mounts the back-office on the same server.
 	WebHandler func(a *App, mux *http.ServeMux)
 }
@@ -61,6 +67,11 @@ type App struct {
 
 	// KeyFileCreated is true when this start created the key file.
 	KeyFileCreated bool
+
+	// Recipients is the recipients registry (D-4); Dispatcher delivers the outbox to their
+	// webhooks.
+	Recipients *recipient.Service
+	Dispatcher *recipient.Dispatcher
 }
 
 // KeyFilePath returns the configured key file path.
@@ -111,6 +122,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Customers = &customer.Service{Store: store.Customers{DB: db}, Vault: a.Vault, Registry: reg, Audit: a.AuditLog, Now: cfg.Now}
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
+	a.wireRecipients()
 	return a, nil
 }
 
@@ -125,6 +137,7 @@ func SystemContext(ctx context.Context, job string, role fidelis.Role) context.C
 // Handler returns the HTTP handler: API, health, metrics and (if configured) back-office.
 func (a *App) Handler() http.Handler {
 	s := &httpapi.Server{Customers: a.Customers, Auth: a.Auth, Registry: a.Registry, DB: a.DB, Logger: a.Logger, Metrics: a.Metrics}
+	s.Recipients = a.Recipients
 	if a.Config.WebHandler != nil {
 		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
 	}
@@ -174,6 +187,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Sealer.Run(jobs, interval) })
+	wg.Go(func() { a.Dispatcher.Run(jobs, a.webhookInterval()) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

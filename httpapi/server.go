@@ -20,6 +20,7 @@ import (
 	"github.com/fidelis/fidelis/auth"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/recipient"
 )
 
 //go:embed openapi.json
@@ -46,6 +47,8 @@ type Server struct {
 	Metrics   *prometheus.Registry
 	// Extra mounts more handlers (the back-office) on the same mux.
 	Extra func(mux *http.ServeMux)
+	// Recipients is the recipients registry (D-4, R-9).
+	Recipients *recipient.Service
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -95,6 +98,8 @@ func (s *Server) Handler() http.Handler {
 	pd("GET /api/v1/customers/{id}/access-log", fidelis.ActionAccessLog, s.handleCustomerAccessLog)
 	pd("GET /api/v1/customers/{id}/export", fidelis.ActionExport, s.handleCustomerExport)
 	pd("POST /api/v1/customers/{id}/erase", fidelis.ActionErase, s.handleCustomerErase)
+	pd("GET /api/v1/customers/{id}/recipients", fidelis.ActionRead, s.handleCustomerRecipients)
+	s.recipientRoutes(api)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		// The path may exist with other methods: then it is 405 with Allow, as HTTP says.
 		var allow []string
