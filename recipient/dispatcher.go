@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,16 +204,20 @@ type Body struct {
 }
 
 // body builds the notification of e. Only the field names are taken from the producer's
-// payload, and only those that look like field names: whatever a producer wrote, no value
-// can leave through a webhook.
+// payload, and only those that are field names (a customer's known fields for customer
+// events): whatever a producer wrote, no value can leave through a webhook (D-5).
 func body(e Event) ([]byte, error) {
+	known := func(f string) bool { return fieldName.MatchString(f) }
+	if strings.HasPrefix(e.Type, "customer.") {
+		known = func(f string) bool { return slices.Contains(fidelis.CustomerFields(), fidelis.Field(f)) }
+	}
 	var p struct {
 		Fields []string `json:"fields"`
 	}
 	_ = json.Unmarshal(e.Payload, &p) // a payload without fields notifies the event alone
 	b := Body{ID: e.ID, Type: e.Type, Subject: e.Subject, At: e.At.UTC().Format(time.RFC3339Nano), Fields: []string{}}
 	for _, f := range p.Fields {
-		if fieldName.MatchString(f) {
+		if known(f) {
 			b.Fields = append(b.Fields, f)
 		}
 	}
