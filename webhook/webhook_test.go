@@ -74,7 +74,7 @@ func TestVerify_RejectsReplayOutsideTolerance_R9(t *testing.T) {
 		want      error
 	}{
 		{at.Add(5 * time.Minute), 5 * time.Minute, nil},
-		{at.Add(5*time.Minute + time.Second), 5 * time.Minute, webhook.ErrTimestamp}, // replayed later
+		{at.Add(5*time.Minute + time.Second), 5 * time.Minute, webhook.ErrTimestamp},  // replayed later
 		{at.Add(-5*time.Minute - time.Second), 5 * time.Minute, webhook.ErrTimestamp}, // from the future
 		{at.Add(time.Hour), 0, webhook.ErrTimestamp},                                  // default tolerance
 		{at.Add(4 * time.Minute), 0, nil},
