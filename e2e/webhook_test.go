@@ -97,6 +97,7 @@ func TestWebhook_SignedPropagationThroughAPI_R9(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+		t.Logf("delivered after %v", 20*time.Second-time.Until(deadline))
 		if n := delivered(page, rid); n != 2 {
 			t.Fatalf("customer recipients = %v; want 2 delivered notifications to %s", page, rid)
 		}
