@@ -192,7 +192,10 @@ func testDeliveries(t *testing.T, open Opener) {
 		return tx.InsertDelivery(ctx, &dup) // same event and recipient: ignored
 	})
 	var due []*recipient.Delivery
-	mustRecipientWrite(t, db, func(tx recipient.Tx) (err error) { due, err = tx.DueDeliveries(ctx, at.Add(time.Second), 10); return err })
+	mustRecipientWrite(t, db, func(tx recipient.Tx) (err error) {
+		due, err = tx.DueDeliveries(ctx, at.Add(time.Second), 10)
+		return err
+	})
 	if len(due) != 2 || due[0].ID != ds[2].ID || due[1].ID != ds[1].ID {
 		t.Fatalf("DueDeliveries = %v; want the 2 due, earliest due first", due)
 	}
