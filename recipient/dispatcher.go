@@ -150,6 +150,10 @@ func systemContext(ctx context.Context) context.Context {
 func (d *Dispatcher) RunOnce(ctx context.Context) (Stats, error) {
 	ctx = systemContext(ctx)
 	var st Stats
+	var pending bool
+	if err := d.Store.Read(ctx, func(tx Tx) (err error) { pending, err = tx.WorkPending(ctx, d.now()); return err }); err != nil || !pending {
+		return st, err
+	}
 	for {
 		n, err := d.fanOut(ctx)
 		st.Events += n

@@ -90,6 +90,9 @@ type Tx interface {
 	// CountDeliveries counts the deliveries to a recipient.
 	CountDeliveries(ctx context.Context, recipientID string) (int, error)
 
+	// WorkPending reports whether an outbox event waits to be dispatched or a delivery is
+	// due at now: a cheap read, so that idle dispatchers do not take the write lock.
+	WorkPending(ctx context.Context, now time.Time) (bool, error)
 	// PendingEvents returns up to limit outbox events not dispatched yet, oldest first,
 	// locked for this transaction: a concurrent transaction skips them (PostgreSQL
 	// FOR UPDATE SKIP LOCKED; SQLite has one writer).

@@ -168,6 +168,14 @@ func (t *Tx) lockSkip() string {
 	return ""
 }
 
+// WorkPending implements recipient.Tx. Both probes use partial indexes.
+func (t *Tx) WorkPending(ctx context.Context, now time.Time) (bool, error) {
+	var n int
+	err := t.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE delivered_at IS NULL LIMIT 1) e)
+		+ (SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_attempt <= ? LIMIT 1) d)`, micros(now)).Scan(&n)
+	return n > 0, err
+}
+
 // PendingEvents implements recipient.Tx.
 func (t *Tx) PendingEvents(ctx context.Context, limit int) ([]recipient.Event, error) {
 	rows, err := t.query(ctx, `SELECT id, at, type, subject, payload FROM outbox WHERE delivered_at IS NULL ORDER BY at, id LIMIT ?`+t.lockSkip(), limit)

@@ -113,7 +113,17 @@ func eventIDs(es []recipient.Event) []string {
 func testOutboxClaims(t *testing.T, open Opener) {
 	db := open(t)
 	ctx := t.Context()
+	checkWork := func(want bool) {
+		t.Helper()
+		var got bool
+		err := recipients(db).Read(ctx, func(tx recipient.Tx) (err error) { got, err = tx.WorkPending(ctx, baseTime()); return err })
+		if err != nil || got != want {
+			t.Errorf("WorkPending = %v, %v; want %v", got, err, want)
+		}
+	}
+	checkWork(false)
 	ids := appendEvents(t, db, 6, recipient.EventCustomerUpdated)
+	checkWork(true)
 	claimed := make(chan struct{})
 	var first, second []recipient.Event
 	var wg sync.WaitGroup
@@ -160,6 +170,7 @@ func testOutboxClaims(t *testing.T, open Opener) {
 	if len(rest) != 0 {
 		t.Errorf("pending after both claims = %v; want none", eventIDs(rest))
 	}
+	checkWork(false)
 	if len(first) > 0 && (first[0].Type != recipient.EventCustomerUpdated || len(first[0].Payload) == 0 || !first[0].At.Equal(fidelis.UTC(baseTime()))) {
 		t.Errorf("claimed event = %+v; want its type, time and payload", first[0])
 	}
