@@ -74,6 +74,9 @@ const (
 	ActionVerifyAudit   Action = "verify_audit"
 	ActionManagePrivacy Action = "manage_privacy" // publish consent notices, overrule objections
 	ActionReadRegister  Action = "read_register"  // the register of processing (P-4, D-2)
+	// ActionManageRecipients covers the recipients and processors registry and its
+	// webhooks (D-4, R-9).
+	ActionManageRecipients Action = "manage_recipients"
 )
 
 // Field names a personal-data field of a customer. Field names, never values, appear in

@@ -26,6 +26,7 @@ import (
 	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/mailer"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/store"
 	"github.com/fidelis/fidelis/vault"
@@ -49,6 +50,11 @@ type Config struct {
 	Controller register.Controller
 	// SMTP is the mail server for messages to customers; none when its Host is empty.
 	SMTP mailer.Config
+	// WebhookInterval is how often the webhook dispatcher looks for work; zero means one
+	// second.
+	WebhookInterval time.Duration
+	// WebhookPolicy bounds webhook retries; zero members take recipient.DefaultPolicy.
+	WebhookPolicy recipient.Policy
 	// WebHandler, when set, mounts the back-office on the same server.
 	WebHandler func(a *App, mux *http.ServeMux)
 }
@@ -73,6 +79,11 @@ type App struct {
 
 	// KeyFileCreated is true when this start created the key file.
 	KeyFileCreated bool
+
+	// Recipients is the recipients registry (D-4); Dispatcher delivers the outbox to their
+	// webhooks.
+	Recipients *recipient.Service
+	Dispatcher *recipient.Dispatcher
 }
 
 // KeyFilePath returns the configured key file path.
@@ -142,6 +153,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Mailer = sender
 	a.Register = &register.Service{Registry: reg, Controller: cfg.Controller, RegistryDate: regDate}
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
+	a.wireRecipients()
 	return a, nil
 }
 
@@ -157,6 +169,7 @@ func SystemContext(ctx context.Context, job string, role fidelis.Role) context.C
 func (a *App) Handler() http.Handler {
 	s := &httpapi.Server{Customers: a.Customers, Consents: a.Consents, States: a.States, Auth: a.Auth, Registry: a.Registry, DB: a.DB, Logger: a.Logger, Metrics: a.Metrics}
 	s.Register = a.Register
+	s.Recipients = a.Recipients
 	if a.Config.WebHandler != nil {
 		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
 	}
@@ -206,6 +219,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Sealer.Run(jobs, interval) })
+	wg.Go(func() { a.Dispatcher.Run(jobs, a.webhookInterval()) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -1077,6 +1077,8 @@ func TestOpenAPI_Conformance(t *testing.T) {
 		t.Cleanup(down.Close)
 		cf.call(fidelistest.NewClient(t, down.URL, ""), "GET", "/healthz", "", nil, http.StatusServiceUnavailable)
 
+		exerciseRecipients(t, cf, b)
+
 		// Every documented operation, and every status it documents (but "default"), was
 		// observed.
 		for _, op := range d.operations() {

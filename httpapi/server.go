@@ -21,6 +21,7 @@ import (
 	"github.com/fidelis/fidelis/consent"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
 )
 
@@ -51,6 +52,8 @@ type Server struct {
 	Metrics   *prometheus.Registry
 	// Extra mounts more handlers (the back-office) on the same mux.
 	Extra func(mux *http.ServeMux)
+	// Recipients is the recipients registry (D-4, R-9).
+	Recipients *recipient.Service
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -117,6 +120,8 @@ func (s *Server) Handler() http.Handler {
 	api("POST /api/v1/customers/{id}/objections/{purpose}/override", s.checked(s.stateCheck, s.handleObjectionOverride))
 	api("GET /api/v1/consent-notices", s.handleNoticeList)
 	api("POST /api/v1/consent-notices", s.handleNoticePublish)
+	pd("GET /api/v1/customers/{id}/recipients", fidelis.ActionRead, s.handleCustomerRecipients)
+	s.recipientRoutes(api)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		// The path may exist with other methods: then it is 405 with Allow, as HTTP says.
 		var allow []string

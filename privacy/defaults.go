@@ -97,10 +97,10 @@ func DefaultGrants() []RoleGrant {
 	return []RoleGrant{
 		{Role: fidelis.RoleAdmin,
 			Purposes: P(fidelis.PurposeCustomerService, fidelis.PurposeDataProtection, fidelis.PurposeAudit),
-			Actions:  A(read, create, update, erase, export, acc, fidelis.ActionManageTokens, fidelis.ActionManageUsers, fidelis.ActionVerifyAudit, fidelis.ActionManagePrivacy, fidelis.ActionReadRegister)},
+			Actions:  A(read, create, update, erase, export, acc, fidelis.ActionManageTokens, fidelis.ActionManageUsers, fidelis.ActionVerifyAudit, fidelis.ActionManagePrivacy, fidelis.ActionReadRegister, fidelis.ActionManageRecipients)},
 		{Role: fidelis.RoleDPO,
 			Purposes: P(fidelis.PurposeDataProtection, fidelis.PurposeLegalClaims, fidelis.PurposeAudit, fidelis.PurposeCustomerService),
-			Actions:  A(read, update, export, erase, acc, fidelis.ActionVerifyAudit, fidelis.ActionManagePrivacy, fidelis.ActionReadRegister)},
+			Actions:  A(read, update, export, erase, acc, fidelis.ActionVerifyAudit, fidelis.ActionManagePrivacy, fidelis.ActionReadRegister, fidelis.ActionManageRecipients)},
 		{Role: fidelis.RoleSales, Purposes: P(fidelis.PurposeSales, fidelis.PurposeCustomerService), Actions: A(read, create, update)},
 		{Role: fidelis.RoleMarketing, Purposes: P(fidelis.PurposeMarketingEmail, fidelis.PurposeMarketingSMS, fidelis.PurposeAnalytics), Actions: A(read)},
 		{Role: fidelis.RoleSupport, Purposes: P(fidelis.PurposeCustomerService), Actions: A(read, create, update)},

@@ -16,6 +16,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -66,11 +67,12 @@ type handler func(w http.ResponseWriter, r *http.Request, v *visit) error
 // parse: they are constants of the binary, and the package tests parse them.
 func Mount(a *app.App, mux *http.ServeMux) {
 	s := &server{app: a, log: a.Logger, cat: messages(), pages: map[string]*template.Template{}}
+	maps.Copy(s.cat, recipientMessages())
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	// Each page is its own template set: layout.html around the page's "content".
-	for _, name := range []string{"login", "customers", "customer", "form", "error", "register"} {
+	for _, name := range []string{"login", "customers", "customer", "form", "error", "register", "recipients", "recipient", "recipient_form"} {
 		t := template.New("").Funcs(templateFuncs(s.cat))
 		s.pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -98,6 +100,7 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	mux.HandleFunc("POST /app/customers/{id}", s.private(s.handleCustomerUpdate))
 	mux.HandleFunc("GET /app/register", s.private(s.handleRegister))
 	mux.HandleFunc("GET /app/register/download", s.private(s.handleRegisterDownload))
+	s.mountRecipients(mux)
 	mux.HandleFunc("/app/", s.private(func(http.ResponseWriter, *http.Request, *visit) error {
 		return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "no_route", Message: "there is no page at this address"}
 	}))
@@ -232,6 +235,9 @@ type page struct {
 	Register bool // the role may read the register of processing (D-2): shown in the navigation
 	Data     any
 	cat      catalogue
+
+	// Recipients is true when the user may manage the recipients registry (navigation).
+	Recipients bool
 }
 
 // newPage builds the layout data for v.
@@ -246,6 +252,7 @@ func (s *server) newPage(r *http.Request, v *visit, name, title string, data any
 	u := v.sess.User
 	p.User, p.CSRF, p.Role = u, v.sess.CSRFToken, s.cat.role(u.Role, v.lang)
 	p.Register = s.app.Registry.Can(u.Role, fidelis.ActionReadRegister)
+	p.Recipients = s.app.Registry.Can(u.Role, fidelis.ActionManageRecipients)
 	for _, d := range s.app.Registry.PurposesOf(u.Role) {
 		pv := s.purposeView(d, v.lang)
 		pv.Selected = d.Name == v.sess.Purpose

@@ -69,6 +69,10 @@ func Run(t *testing.T, open Opener) {
 		{"Keys/RewrapQueries", testRewrapQueries},
 		{"Registry/SeededOnceStableOnReopen", testRegistry},
 		{"Reopen/DataSurvives", testReopen},
+		{"Recipient/RoundTripVersionAndNames_D4", testRecipientRoundTrip},
+		{"Recipient/OutboxClaimsDisjoint_R9", testOutboxClaims},
+		{"Recipient/DeliveriesLeaseAndAttempts_R9", testDeliveries},
+		{"Recipient/CustomerState", testCustomerState},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
