@@ -24,6 +24,7 @@ import (
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/rights"
 	"github.com/fidelis/fidelis/store"
 	"github.com/fidelis/fidelis/vault"
 )
@@ -43,6 +44,13 @@ type Config struct {
 	SealInterval time.Duration
 	// WebHandler, when set, mounts the back-office on the same server.
 	WebHandler func(a *App, mux *http.ServeMux)
+	// BackupRetention is how long backups are kept; erasure receipts date the effective
+	// erasure from it. Zero: 35 days.
+	BackupRetention time.Duration
+	// SuppressionPeriod is how long the suppression list keeps an entry. Zero: 3 years.
+	SuppressionPeriod time.Duration
+	// RightsDueSoonDays flags rights requests due within this many days. Zero: 7.
+	RightsDueSoonDays int
 }
 
 // App is a running installation.
@@ -54,6 +62,7 @@ type App struct {
 	Registry  *privacy.Registry
 	AuditLog  *audit.Log
 	Customers *customer.Service
+	Rights    *rights.Service
 	Auth      *auth.Service
 	Sealer    *audit.Sealer
 	Metrics   *prometheus.Registry
@@ -108,7 +117,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{Config: cfg, DB: db, Keyring: kr, Vault: vault.New(kr), Registry: reg, Logger: cfg.Logger,
 		Metrics: prometheus.NewRegistry(), KeyFileCreated: created}
 	a.AuditLog = audit.NewLog(kr.AuditMACKey(), cfg.Now)
-	a.Customers = &customer.Service{Store: store.Customers{DB: db}, Vault: a.Vault, Registry: reg, Audit: a.AuditLog, Now: cfg.Now}
+	a.Customers = &customer.Service{Store: store.Customers{DB: db}, Vault: a.Vault, Registry: reg, Audit: a.AuditLog, Now: cfg.Now,
+		BackupRetention: cfg.BackupRetention, SuppressionPeriod: cfg.SuppressionPeriod}
+	a.Rights = a.newRights()
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
 	return a, nil
@@ -125,6 +136,7 @@ func SystemContext(ctx context.Context, job string, role fidelis.Role) context.C
 // Handler returns the HTTP handler: API, health, metrics and (if configured) back-office.
 func (a *App) Handler() http.Handler {
 	s := &httpapi.Server{Customers: a.Customers, Auth: a.Auth, Registry: a.Registry, DB: a.DB, Logger: a.Logger, Metrics: a.Metrics}
+	s.Rights = a.Rights
 	if a.Config.WebHandler != nil {
 		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
 	}
