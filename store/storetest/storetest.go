@@ -69,6 +69,9 @@ func Run(t *testing.T, open Opener) {
 		{"Keys/RewrapQueries", testRewrapQueries},
 		{"Registry/SeededOnceStableOnReopen", testRegistry},
 		{"Reopen/DataSurvives", testReopen},
+		{"Rights/CaseRoundTripAndVersion_R1", testRightsRoundTrip},
+		{"Rights/ListByDueWithFilters_R1", testRightsList},
+		{"Suppression/ListExpiryPurge_R15", testSuppressionList},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
