@@ -89,11 +89,12 @@ func (o *options) config(stderr io.Writer) (app.Config, error) {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return app.Config{}, fidelis.Invalid(fidelis.FieldError{Field: "log-level", Rule: "invalid", Message: "must be debug, info, warn or error"})
 	}
-	return app.Config{
+	cfg := app.Config{
 		DataDir: o.dataDir, DBURL: o.dbURL, KeyFile: o.keyFile, Stderr: stderr,
 		Logger:     slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})),
 		WebHandler: web.Mount,
-	}, nil
+	}
+	return cfg, rightsConfig(&cfg)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -111,7 +112,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&o.dbURL, "db", env("FIDELIS_DB", ""), "PostgreSQL URL, e.g. postgres://user@host/db; SQLite in --data when empty (env FIDELIS_DB, FIDELIS_DB_FILE)")
 	pf.StringVar(&o.keyFile, "keyfile", env("FIDELIS_KEYFILE", ""), "key file (default DATA/fidelis.key) (env FIDELIS_KEYFILE)")
 	pf.StringVar(&o.logLevel, "log-level", env("FIDELIS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env FIDELIS_LOG_LEVEL)")
-	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o))
+	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), rightsCmd(o), suppressionCmd(o))
 	return root
 }
 
