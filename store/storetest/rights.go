@@ -105,7 +105,10 @@ func testRightsList(t *testing.T, open Opener) {
 	})
 	list := func(f rights.Filter, after *rights.Cursor, limit int) []string {
 		var out []*rights.Case
-		if err := rightsStore(db).Read(t.Context(), func(tx rights.Tx) (err error) { out, err = tx.ListRightsRequests(t.Context(), f, after, limit); return err }); err != nil {
+		if err := rightsStore(db).Read(t.Context(), func(tx rights.Tx) (err error) {
+			out, err = tx.ListRightsRequests(t.Context(), f, after, limit)
+			return err
+		}); err != nil {
 			t.Fatalf("ListRightsRequests = %v", err)
 		}
 		ids := make([]string, len(out))
@@ -188,7 +191,10 @@ func testSuppressionList(t *testing.T, open Opener) {
 		t.Error("a later listing did not extend the expiry")
 	}
 	var n int
-	mustWrite(t, db, func(tx customer.Tx) (err error) { n, err = tx.PurgeSuppressions(t.Context(), at.Add(48*time.Hour)); return err })
+	mustWrite(t, db, func(tx customer.Tx) (err error) {
+		n, err = tx.PurgeSuppressions(t.Context(), at.Add(48*time.Hour))
+		return err
+	})
 	if n != 1 || hit("email", h1, at) || !hit("phone", h2, at) {
 		t.Errorf("PurgeSuppressions(+48h) = %d; want the e-mail entry gone and the phone kept", n)
 	}
