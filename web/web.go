@@ -16,6 +16,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -70,7 +71,8 @@ func Mount(a *app.App, mux *http.ServeMux) {
 		s.log = slog.Default()
 	}
 	// Each page is its own template set: layout.html around the page's "content".
-	for _, name := range []string{"login", "customers", "customer", "form", "error"} {
+	maps.Copy(s.cat, rightsMessages())
+	for _, name := range []string{"login", "customers", "customer", "form", "error", "rights", "rights_case"} {
 		t := template.New("").Funcs(templateFuncs(s.cat))
 		s.pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -96,6 +98,7 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	mux.HandleFunc("GET /app/customers/{id}", s.private(s.handleCustomerShow))
 	mux.HandleFunc("GET /app/customers/{id}/edit", s.private(s.handleCustomerEdit))
 	mux.HandleFunc("POST /app/customers/{id}", s.private(s.handleCustomerUpdate))
+	s.rightsRoutes(mux)
 	mux.HandleFunc("/app/", s.private(func(http.ResponseWriter, *http.Request, *visit) error {
 		return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "no_route", Message: "there is no page at this address"}
 	}))
