@@ -181,6 +181,9 @@ func demoCmd(o *options) *cobra.Command {
 				if err := a.LoadDemo(cmd.Context(), count, seed, cmd.ErrOrStderr()); err != nil {
 					return err
 				}
+				if err := a.LoadDemoRights(cmd.Context()); err != nil {
+					return err
+				}
 				token, _, err := a.Auth.CreateToken(app.SystemContext(cmd.Context(), "demo", fidelis.RoleAdmin), "demo", fidelis.RoleAdmin)
 				if err != nil {
 					return err

@@ -47,3 +47,25 @@ func TestCLI_RightsDeadlinesAndSuppressionPurge_R1_R15(t *testing.T) {
 		t.Errorf("valid settings: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestDemo_RightsQueueShowsEachDeadlineState_R1: the demo data set holds rights requests in
+// each deadline state, listed by the CLI most urgent first.
+func TestDemo_RightsQueueShowsEachDeadlineState_R1(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, "--data", dir, "demo", "--load-only", "--customers", "20"); r.code != 0 {
+		t.Fatalf("demo: %d %s", r.code, r.stderr)
+	}
+	r := run(t, "--data", dir, "rights", "deadlines")
+	if r.code != 0 || !strings.Contains(r.stdout, "5 open request(s)") {
+		t.Fatalf("rights deadlines = exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if !strings.Contains(lines[0], "overdue") || !strings.Contains(lines[0], "access") {
+		t.Errorf("first line %q; want the overdue access request", lines[0])
+	}
+	for _, w := range []string{"due_soon", "extended", " ok "} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("deadlines output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+}
