@@ -27,12 +27,15 @@ func (a *App) newRights() *rights.Service {
 		Now: a.Config.Now, Location: loc, DueSoonDays: a.Config.RightsDueSoonDays}
 }
 
-// purgeSuppressions deletes expired suppression entries at start and then daily
-// until ctx ends. Several nodes may run it: the purge is an idempotent DELETE.
-func (a *App) purgeSuppressions(ctx context.Context) {
+// rightsDaily runs the daily jobs of the privacy engine at start and then every day until
+// ctx ends: it purges expired suppression entries and warns the operator of rights
+// requests overdue or due soon (DESIGN invariant 6: legal clocks are warned about before
+// they pass). Several nodes may run it: the purge is an idempotent DELETE and the warning
+// only a log line.
+func (a *App) rightsDaily(ctx context.Context) {
 	t := time.NewTicker(24 * time.Hour)
 	defer t.Stop()
-	sys := SystemContext(ctx, "suppression-purge", fidelis.RoleDPO)
+	sys := SystemContext(ctx, "rights-daily", fidelis.RoleDPO)
 	for {
 		if n, err := a.Customers.PurgeSuppressions(sys); err != nil {
 			if ctx.Err() == nil {
@@ -41,12 +44,43 @@ func (a *App) purgeSuppressions(ctx context.Context) {
 		} else if n > 0 {
 			a.Logger.Info("suppression purge", "deleted", n)
 		}
+		if _, _, err := a.WarnRightsDeadlines(sys); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("rights deadlines check failed", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// WarnRightsDeadlines counts the open rights requests that are overdue or due soon and
+// logs a warning naming them by ID (never a personal value) when there are any.
+func (a *App) WarnRightsDeadlines(ctx context.Context) (overdue, dueSoon []string, err error) {
+	q := rights.Query{Filter: rights.Filter{Status: []rights.Status{rights.StatusReceived, rights.StatusInProgress, rights.StatusExtended}}, Limit: rights.MaxPageSize}
+	for {
+		page, err := a.Rights.List(ctx, fidelis.PurposeDataProtection, q)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range page.Items {
+			switch a.Rights.Deadline(c) {
+			case rights.DeadlineOverdue:
+				overdue = append(overdue, c.ID)
+			case rights.DeadlineDueSoon:
+				dueSoon = append(dueSoon, c.ID)
+			}
+		}
+		if q.Cursor = page.Next; q.Cursor == "" {
+			break
+		}
+	}
+	if len(overdue) > 0 || len(dueSoon) > 0 {
+		a.Logger.Warn("rights requests need an answer", "overdue", len(overdue), "due_soon", len(dueSoon),
+			"overdue_ids", overdue, "due_soon_ids", dueSoon)
+	}
+	return overdue, dueSoon, nil
 }
 
 // LoadDemoRights records a few rights requests on the newest demo customers, so that a
