@@ -149,12 +149,13 @@ func (s *Service) Suppress(ctx context.Context, p fidelis.Purpose, id fidelis.Cu
 
 // PurgeSuppressions deletes the suppression entries whose period has ended (R-15: kept 3
 // years by default) and returns how many it deleted. It is a system job: the entries are
-// keyed hashes with no subject, and the purge is audited with its count only.
+// keyed hashes with no subject, and a purge that deleted entries is audited with its count
+// only.
 func (s *Service) PurgeSuppressions(ctx context.Context) (int, error) {
 	now := s.now()
 	var n int
 	err := s.Store.Write(ctx, func(tx Tx) (err error) {
-		if n, err = tx.PurgeSuppressions(ctx, now); err != nil {
+		if n, err = tx.PurgeSuppressions(ctx, now); err != nil || n == 0 {
 			return err
 		}
 		return tx.AppendAudit(ctx, s.Audit.Entry(ctx, audit.Event{Action: ActSuppressionPurge, Reason: fmt.Sprintf("purged_%d", n)}))
