@@ -100,9 +100,9 @@ func TestWeb_RightsQueueAndCase_R1_R2(t *testing.T) {
 		if r.status != http.StatusSeeOther {
 			t.Fatalf("refuse: %d\n%s", r.status, r.body)
 		}
-		br.get(lateP).must(t, http.StatusOK, `data-status="refused"`, `data-testid="refusal-letter"`, "CNIL", "judicial remedy", "Refused")
+		refusedPage := br.get(lateP).must(t, http.StatusOK, `data-status="refused"`, `data-testid="refusal-letter"`, "CNIL", "judicial remedy", "Refused")
 		en := br.get("/app/rights-requests?show=all").must(t, http.StatusOK, "Data subject requests", "Closed", "Due soon")
-		for _, pg := range []string{en.body, q.body, cp.body} {
+		for _, pg := range []string{en.body, q.body, cp.body, refusedPage.body} {
 			if strings.Contains(pg, "⟦") {
 				t.Errorf("a page shows a missing translation: %s", pg[strings.Index(pg, "⟦"):][:60])
 			}
