@@ -93,6 +93,17 @@ func TestWeb_RightsQueueAndCase_R1_R2(t *testing.T) {
 			t.Errorf("export Content-Type = %q", html.header.Get("Content-Type"))
 		}
 
+		// The one extension, with its letter (R-1).
+		soonP := "/app/rights-requests/" + soon.ID
+		if r := br.post(soonP+"/extend", url.Values{"months": {"2"}, "reasons": {"complexity"}, "told_via": {""}}); r.status != http.StatusSeeOther {
+			t.Fatalf("extend: %d\n%s", r.status, r.body)
+		}
+		extP := br.get(soonP).must(t, http.StatusOK, `data-status="extended"`, `data-testid="extension-letter"`, "2 mois", "complexité", `data-testid="case-original-due"`)
+		if strings.Contains(extP.body, `data-testid="extend"`) || strings.Contains(extP.body, "⟦") {
+			t.Error("an extended case still offers an extension, or lacks a translation")
+		}
+		br.post(soonP+"/extend", url.Values{"months": {"1"}, "reasons": {"complexity"}}).must(t, http.StatusPreconditionFailed, "une seule prolongation")
+
 		// A refusal letter names the CNIL, in English for an English page.
 		lateP := "/app/rights-requests/" + late.ID
 		br.get("/lang?l=en&next=" + url.QueryEscape(lateP))
@@ -101,7 +112,7 @@ func TestWeb_RightsQueueAndCase_R1_R2(t *testing.T) {
 			t.Fatalf("refuse: %d\n%s", r.status, r.body)
 		}
 		refusedPage := br.get(lateP).must(t, http.StatusOK, `data-status="refused"`, `data-testid="refusal-letter"`, "CNIL", "judicial remedy", "Refused")
-		en := br.get("/app/rights-requests?show=all").must(t, http.StatusOK, "Data subject requests", "Closed", "Due soon")
+		en := br.get("/app/rights-requests?show=all").must(t, http.StatusOK, "Data subject requests", "Closed", "On time", "Extended")
 		for _, pg := range []string{en.body, q.body, cp.body, refusedPage.body} {
 			if strings.Contains(pg, "⟦") {
 				t.Errorf("a page shows a missing translation: %s", pg[strings.Index(pg, "⟦"):][:60])
