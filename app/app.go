@@ -28,6 +28,7 @@ import (
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
+	"github.com/fidelis/fidelis/rights"
 	"github.com/fidelis/fidelis/store"
 	"github.com/fidelis/fidelis/vault"
 )
@@ -57,6 +58,13 @@ type Config struct {
 	WebhookPolicy recipient.Policy
 	// WebHandler, when set, mounts the back-office on the same server.
 	WebHandler func(a *App, mux *http.ServeMux)
+	// BackupRetention is how long backups are kept; erasure receipts date the effective
+	// erasure from it. Zero: 35 days.
+	BackupRetention time.Duration
+	// SuppressionPeriod is how long the suppression list keeps an entry. Zero: 3 years.
+	SuppressionPeriod time.Duration
+	// RightsDueSoonDays flags rights requests due within this many days. Zero: 7.
+	RightsDueSoonDays int
 }
 
 // App is a running installation.
@@ -70,6 +78,7 @@ type App struct {
 	Customers *customer.Service
 	Consents  *consent.Service
 	States    *privacy.StateService
+	Rights    *rights.Service
 	Auth      *auth.Service
 	Register  *register.Service
 	Mailer    *mailer.Sender // nil when no SMTP server is configured
@@ -146,9 +155,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{Config: cfg, DB: db, Keyring: kr, Vault: vault.New(kr), Registry: reg, Logger: cfg.Logger,
 		Metrics: prometheus.NewRegistry(), KeyFileCreated: created}
 	a.AuditLog = audit.NewLog(kr.AuditMACKey(), cfg.Now)
-	a.Customers = &customer.Service{Store: store.Customers{DB: db}, Vault: a.Vault, Registry: reg, Audit: a.AuditLog, Now: cfg.Now}
+	a.Customers = &customer.Service{Store: store.Customers{DB: db}, Vault: a.Vault, Registry: reg, Audit: a.AuditLog, Now: cfg.Now,
+		BackupRetention: cfg.BackupRetention, SuppressionPeriod: cfg.SuppressionPeriod}
 	a.Consents = &consent.Service{Store: store.Consents{DB: db}, Registry: reg, Audit: a.AuditLog, Ages: a.Customers, Now: cfg.Now}
-	a.States = &privacy.StateService{Store: store.States{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now}
+	a.States = &privacy.StateService{Store: store.States{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Suppress: suppressor{a}}
+	a.Rights = a.newRights()
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
 	a.Mailer = sender
 	a.Register = &register.Service{Registry: reg, Controller: cfg.Controller, RegistryDate: regDate}
@@ -170,6 +181,7 @@ func (a *App) Handler() http.Handler {
 	s := &httpapi.Server{Customers: a.Customers, Consents: a.Consents, States: a.States, Auth: a.Auth, Registry: a.Registry, DB: a.DB, Logger: a.Logger, Metrics: a.Metrics}
 	s.Register = a.Register
 	s.Recipients = a.Recipients
+	s.Rights = a.Rights
 	if a.Config.WebHandler != nil {
 		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
 	}
@@ -220,6 +232,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Sealer.Run(jobs, interval) })
 	wg.Go(func() { a.Dispatcher.Run(jobs, a.webhookInterval()) })
+	wg.Go(func() { a.rightsDaily(jobs) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -32,6 +32,12 @@ type Service struct {
 	Registry *privacy.Registry
 	Audit    *audit.Log
 	Now      func() time.Time
+	// BackupRetention is how long backups are kept: the erasure receipt's effective date
+	// is the erasure time plus this. Zero means DefaultBackupRetention (35 days).
+	BackupRetention time.Duration
+	// SuppressionPeriod is how long a suppression entry is kept. Zero means
+	// DefaultSuppressionYears (3 years).
+	SuppressionPeriod time.Duration
 }
 
 // Page is one page of a cursor-paginated list. Next is "" on the last page.
@@ -173,6 +179,9 @@ func (s *Service) Create(ctx context.Context, p fidelis.Purpose, in Input) (*Cus
 	s.seal(rec, dek, in.Set, in.Attributes)
 	written := in.Fields()
 	err = s.Store.Write(ctx, func(tx Tx) error {
+		if err := s.checkSuppressed(ctx, tx, rec, "", now); err != nil {
+			return err
+		}
 		if err := tx.InsertCustomer(ctx, rec); err != nil {
 			return err
 		}
@@ -182,6 +191,9 @@ func (s *Service) Create(ctx context.Context, p fidelis.Purpose, in Input) (*Cus
 		return tx.AppendEvent(ctx, s.event("customer.created", id, written))
 	})
 	if err != nil {
+		if e := fidelis.AsError(err); e != nil && e.Reason == "suppressed" {
+			s.recordRefusal(ctx, ActCreate, "", p, written, err)
+		}
 		return nil, fmt.Errorf("customer.Create: %w", err)
 	}
 	return s.view(rec, decl, in.Set, in.Attributes), nil
@@ -694,18 +706,21 @@ func (s *Service) Erase(ctx context.Context, p fidelis.Purpose, id fidelis.Custo
 	actor, _ := fidelis.ActorFrom(ctx)
 	var receipt *Erasure
 	err := s.Store.Write(ctx, func(tx Tx) error {
+		rec, err := tx.GetCustomer(ctx, id)
+		if err != nil {
+			return err
+		}
+		// the keyed hashes of the e-mail and phone go on the suppression list before
+		// the record and its blind indexes are deleted, in the same transaction.
+		suppressed, err := s.suppress(ctx, tx, rec, SuppressErasure, now)
+		if err != nil {
+			return err
+		}
 		d, err := tx.DeleteCustomer(ctx, id)
 		if err != nil {
 			return err
 		}
-		receipt = &Erasure{
-			ID: fidelis.NewID("era", now), CustomerID: id, ErasedAt: now, Actor: actor.String(), Purpose: p,
-			DataKey: "destroyed", Fields: d.Fields, HistoryRows: d.HistoryRows, BlindIndexes: d.BlindIndexes,
-			KeptRecords: []string{},
-			Notice: "The customer's data key was destroyed: every remaining copy of their encrypted data, " +
-				"including in backups and replicas, can no longer be decrypted. Their record, search indexes and history were deleted. " +
-				"The audit log keeps only the pseudonymous customer ID.",
-		}
+		receipt = s.receipt(id, now, actor, p, d, suppressed)
 		if err := tx.InsertErasure(ctx, receipt); err != nil {
 			return err
 		}
@@ -765,6 +780,9 @@ func (s *Service) CreateMany(ctx context.Context, p fidelis.Purpose, inputs []In
 	err = s.Store.Write(ctx, func(tx Tx) error {
 		entries := make([]audit.Entry, 0, len(recs))
 		for i, rec := range recs {
+			if err := s.checkSuppressed(ctx, tx, rec, fmt.Sprintf("%d.", i), now); err != nil {
+				return err
+			}
 			if err := tx.InsertCustomer(ctx, rec); err != nil {
 				return err
 			}
@@ -777,6 +795,9 @@ func (s *Service) CreateMany(ctx context.Context, p fidelis.Purpose, inputs []In
 		return tx.AppendAudit(ctx, entries...)
 	})
 	if err != nil {
+		if e := fidelis.AsError(err); e != nil && e.Reason == "suppressed" {
+			s.recordRefusal(ctx, ActCreate, "", p, nil, err)
+		}
 		return nil, fmt.Errorf("customer.CreateMany: %w", err)
 	}
 	return ids, nil

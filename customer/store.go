@@ -48,6 +48,14 @@ type Erasure struct {
 	BlindIndexes int                `json:"blind_indexes"` // blind indexes deleted
 	KeptRecords  []string           `json:"kept_records"`  // records kept by law, pseudonymised
 	Notice       string             `json:"notice"`        // what the receipt means
+	// EffectiveAt is when the erasure is complete everywhere: ErasedAt plus the backup
+	// retention period, when the last backup holding the wrapped key expires (R-8).
+	EffectiveAt         time.Time `json:"effective_erasure_at"`
+	BackupRetentionDays int       `json:"backup_retention_days"`
+	// Suppressed lists the kinds ("email", "phone") whose keyed hashes went on the
+	// suppression list (R-15).
+	Suppressed []string `json:"suppressed"`
+	NoticeFR   string   `json:"notice_fr"` // Notice in French
 }
 
 // Deleted counts what DeleteCustomer removed.
@@ -63,6 +71,7 @@ type Event = fidelis.Event
 // Tx is the storage a customer operation needs inside one transaction.
 type Tx interface {
 	audit.Appender
+	SuppressionTx
 
 	// InsertCustomer stores a new record and its wrapped key.
 	InsertCustomer(ctx context.Context, r *Record) error

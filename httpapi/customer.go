@@ -49,11 +49,16 @@ func customerJSON(c *customer.Customer) map[string]any {
 // readInput decodes a customer create or update body. allowVersion admits the "version"
 // member (optimistic concurrency on updates).
 func readInput(w http.ResponseWriter, r *http.Request, allowVersion bool) (customer.Input, int, error) {
-	in := customer.Input{Set: map[fidelis.Field]fidelis.Secret{}}
 	obj, err := readObject(w, r)
 	if err != nil {
-		return in, 0, err
+		return customer.Input{}, 0, err
 	}
+	return inputFromObject(obj, allowVersion)
+}
+
+// inputFromObject turns a decoded JSON object into a customer input (see readInput).
+func inputFromObject(obj map[string]json.RawMessage, allowVersion bool) (customer.Input, int, error) {
+	in := customer.Input{Set: map[fidelis.Field]fidelis.Secret{}}
 	known := fidelis.CustomerFields()
 	var errs []fidelis.FieldError
 	version := 0

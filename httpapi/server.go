@@ -23,6 +23,7 @@ import (
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
+	"github.com/fidelis/fidelis/rights"
 )
 
 //go:embed openapi.json
@@ -44,6 +45,7 @@ type Server struct {
 	Customers *customer.Service
 	Consents  *consent.Service
 	States    *privacy.StateService
+	Rights    *rights.Service
 	Auth      *auth.Service
 	Registry  *privacy.Registry
 	Register  *register.Service
@@ -122,6 +124,7 @@ func (s *Server) Handler() http.Handler {
 	api("POST /api/v1/consent-notices", s.handleNoticePublish)
 	pd("GET /api/v1/customers/{id}/recipients", fidelis.ActionRead, s.handleCustomerRecipients)
 	s.recipientRoutes(api)
+	s.rightsRoutes(api)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		// The path may exist with other methods: then it is 405 with Allow, as HTTP says.
 		var allow []string

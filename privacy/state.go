@@ -42,10 +42,11 @@ type StateStore interface {
 	Read(ctx context.Context, fn func(StateTx) error) error
 }
 
-// Suppressor puts a customer's contact details on the suppression list, in the same
-// transaction as the objection that calls for it.
+// Suppressor puts a customer's contact details on the suppression list after an
+// objection to direct marketing. It is idempotent: the objection is recorded first, and a
+// failed suppression is reported to the caller, who may repeat the objection.
 type Suppressor interface {
-	SuppressCustomer(ctx context.Context, tx StateTx, id fidelis.CustomerID, why string) error
+	SuppressObjector(ctx context.Context, id fidelis.CustomerID) error
 }
 
 // StateService records restrictions and objections: the parts of a
@@ -135,7 +136,7 @@ func (s *StateService) Restrict(ctx context.Context, p fidelis.Purpose, id fidel
 	}
 	var bad []fidelis.FieldError
 	if !ground.Valid() {
-		bad = append(bad, fidelis.FieldError{Field: "ground", Rule: "unknown_ground", Message: "must be accuracy_contested, unlawful_processing, legal_claims or objection_pending (GDPR art. 18(1))"})
+		bad = append(bad, fidelis.FieldError{Field: "ground", Rule: "unknown_ground", Message: "must be accuracy_contested, unlawful_processing, legal_claims, objection_pending (GDPR art. 18(1)) or subject_request (a rights request stating the ground)"})
 	}
 	if ref != "" && !refPattern.MatchString(ref) {
 		bad = append(bad, fidelis.FieldError{Field: "reference", Rule: "invalid_reference", Message: "must be a short code (letters, digits, . _ / -), at most 64 characters"})
@@ -224,13 +225,10 @@ func (s *StateService) Object(ctx context.Context, p fidelis.Purpose, id fidelis
 	if len(bad) > 0 {
 		return nil, fidelis.Invalid(bad...)
 	}
-	return s.change(ctx, p, id, ActObject, "customer.objected", map[string]string{"scope": scope}, func(tx StateTx, st *SubjectState, now time.Time) error {
+	st, err := s.change(ctx, p, id, ActObject, "customer.objected", map[string]string{"scope": scope}, func(tx StateTx, st *SubjectState, now time.Time) error {
 		if target == nil {
 			if st.MarketingObjection == nil {
 				st.MarketingObjection = &now
-			}
-			if s.Suppress != nil {
-				return s.Suppress.SuppressCustomer(ctx, tx, id, "objection")
 			}
 			return nil
 		}
@@ -243,6 +241,16 @@ func (s *StateService) Object(ctx context.Context, p fidelis.Purpose, id fidelis
 		st.Objections[target.Name] = Objection{At: now, Reference: ref}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	if target == nil && s.Suppress != nil {
+		// an objector to marketing must not come back through an import.
+		if err := s.Suppress.SuppressObjector(ctx, id); err != nil {
+			return nil, fmt.Errorf("privacy: the objection is recorded, but the suppression list could not be updated; repeat the objection: %w", err)
+		}
+	}
+	return st, nil
 }
 
 // OverrideObjection records compelling legitimate grounds (or legal claims) to go on

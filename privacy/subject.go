@@ -72,12 +72,15 @@ const (
 	RestrictUnlawful          RestrictionGround = "unlawful_processing" // 18(1)(b)
 	RestrictLegalClaims       RestrictionGround = "legal_claims"        // 18(1)(c)
 	RestrictObjectionPending  RestrictionGround = "objection_pending"   // 18(1)(d)
+	// RestrictSubjectRequest is a restriction asked for in a rights request, whose
+	// case records the ground.
+	RestrictSubjectRequest RestrictionGround = "subject_request"
 )
 
 // Valid reports whether g is one of the grounds of art. 18(1).
 func (g RestrictionGround) Valid() bool {
 	switch g {
-	case RestrictAccuracyContested, RestrictUnlawful, RestrictLegalClaims, RestrictObjectionPending:
+	case RestrictAccuracyContested, RestrictUnlawful, RestrictLegalClaims, RestrictObjectionPending, RestrictSubjectRequest:
 		return true
 	}
 	return false

@@ -72,7 +72,8 @@ func Mount(a *app.App, mux *http.ServeMux) {
 		s.log = slog.Default()
 	}
 	// Each page is its own template set: layout.html around the page's "content".
-	for _, name := range []string{"login", "customers", "customer", "form", "error", "register", "recipients", "recipient", "recipient_form"} {
+	maps.Copy(s.cat, rightsMessages())
+	for _, name := range []string{"login", "customers", "customer", "form", "error", "register", "recipients", "recipient", "recipient_form", "rights", "rights_case"} {
 		t := template.New("").Funcs(templateFuncs(s.cat))
 		s.pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -101,6 +102,7 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	mux.HandleFunc("GET /app/register", s.private(s.handleRegister))
 	mux.HandleFunc("GET /app/register/download", s.private(s.handleRegisterDownload))
 	s.mountRecipients(mux)
+	s.rightsRoutes(mux)
 	mux.HandleFunc("/app/", s.private(func(http.ResponseWriter, *http.Request, *visit) error {
 		return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "no_route", Message: "there is no page at this address"}
 	}))

@@ -98,13 +98,14 @@ func (o *options) config(stderr io.Writer) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
-	return app.Config{
+	cfg := app.Config{
 		DataDir: o.dataDir, DBURL: o.dbURL, KeyFile: o.keyFile, Stderr: stderr,
 		Logger:     slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})),
 		WebHandler: web.Mount,
 		Controller: o.controller,
 		SMTP:       smtp,
-	}, nil
+	}
+	return cfg, rightsConfig(&cfg)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -124,7 +125,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&o.logLevel, "log-level", env("FIDELIS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env FIDELIS_LOG_LEVEL)")
 	controllerFlags(root, &o.controller)
 	smtpFlags(root, &o.smtp)
-	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), registerCmd(o), mailCmd(o), webhooksCmd(o))
+	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), registerCmd(o), mailCmd(o), webhooksCmd(o), rightsCmd(o), suppressionCmd(o))
 	return root
 }
 
@@ -191,6 +192,9 @@ func demoCmd(o *options) *cobra.Command {
 			}
 			if n == 0 {
 				if err := a.LoadDemo(cmd.Context(), count, seed, cmd.ErrOrStderr()); err != nil {
+					return err
+				}
+				if err := a.LoadDemoRights(cmd.Context()); err != nil {
 					return err
 				}
 				token, _, err := a.Auth.CreateToken(app.SystemContext(cmd.Context(), "demo", fidelis.RoleAdmin), "demo", fidelis.RoleAdmin)

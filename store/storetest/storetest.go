@@ -73,6 +73,9 @@ func Run(t *testing.T, open Opener) {
 		{"Recipient/OutboxClaimsDisjoint_R9", testOutboxClaims},
 		{"Recipient/DeliveriesLeaseAndAttempts_R9", testDeliveries},
 		{"Recipient/CustomerState", testCustomerState},
+		{"Rights/CaseRoundTripAndVersion_R1", testRightsRoundTrip},
+		{"Rights/ListByDueWithFilters_R1", testRightsList},
+		{"Suppression/ListExpiryPurge_R15", testSuppressionList},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
