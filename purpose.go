@@ -72,6 +72,9 @@ const (
 	ActionManageTokens Action = "manage_tokens"
 	ActionManageUsers  Action = "manage_users"
 	ActionVerifyAudit  Action = "verify_audit"
+	// ActionManageLoyalty covers loyalty programmes, terms, rules and ledger reports: no
+	// personal data, so no purpose.
+	ActionManageLoyalty Action = "manage_loyalty"
 )
 
 // Field names a personal-data field of a customer. Field names, never values, appear in

@@ -23,6 +23,7 @@ import (
 	"github.com/fidelis/fidelis/auth"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/httpapi"
+	"github.com/fidelis/fidelis/loyalty"
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/store"
 	"github.com/fidelis/fidelis/vault"
@@ -54,6 +55,7 @@ type App struct {
 	Registry  *privacy.Registry
 	AuditLog  *audit.Log
 	Customers *customer.Service
+	Loyalty   *loyalty.Service
 	Auth      *auth.Service
 	Sealer    *audit.Sealer
 	Metrics   *prometheus.Registry
@@ -109,6 +111,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Metrics: prometheus.NewRegistry(), KeyFileCreated: created}
 	a.AuditLog = audit.NewLog(kr.AuditMACKey(), cfg.Now)
 	a.Customers = &customer.Service{Store: store.Customers{DB: db}, Vault: a.Vault, Registry: reg, Audit: a.AuditLog, Now: cfg.Now}
+	a.Loyalty = &loyalty.Service{Store: store.Loyalty{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Profiles: a.loyaltyProfile}
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
 	return a, nil
@@ -124,7 +127,7 @@ func SystemContext(ctx context.Context, job string, role fidelis.Role) context.C
 
 // Handler returns the HTTP handler: API, health, metrics and (if configured) back-office.
 func (a *App) Handler() http.Handler {
-	s := &httpapi.Server{Customers: a.Customers, Auth: a.Auth, Registry: a.Registry, DB: a.DB, Logger: a.Logger, Metrics: a.Metrics}
+	s := &httpapi.Server{Customers: a.Customers, Loyalty: a.Loyalty, Auth: a.Auth, Registry: a.Registry, DB: a.DB, Logger: a.Logger, Metrics: a.Metrics}
 	if a.Config.WebHandler != nil {
 		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/auth"
 	"github.com/fidelis/fidelis/customer"
+	"github.com/fidelis/fidelis/loyalty"
 	"github.com/fidelis/fidelis/privacy"
 )
 
@@ -39,6 +40,7 @@ type Pinger interface {
 // Server is the HTTP API.
 type Server struct {
 	Customers *customer.Service
+	Loyalty   *loyalty.Service
 	Auth      *auth.Service
 	Registry  *privacy.Registry
 	DB        Pinger
@@ -95,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	pd("GET /api/v1/customers/{id}/access-log", fidelis.ActionAccessLog, s.handleCustomerAccessLog)
 	pd("GET /api/v1/customers/{id}/export", fidelis.ActionExport, s.handleCustomerExport)
 	pd("POST /api/v1/customers/{id}/erase", fidelis.ActionErase, s.handleCustomerErase)
+	s.loyaltyRoutes(api)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		// The path may exist with other methods: then it is 405 with Allow, as HTTP says.
 		var allow []string

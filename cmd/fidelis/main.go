@@ -111,7 +111,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&o.dbURL, "db", env("FIDELIS_DB", ""), "PostgreSQL URL, e.g. postgres://user@host/db; SQLite in --data when empty (env FIDELIS_DB, FIDELIS_DB_FILE)")
 	pf.StringVar(&o.keyFile, "keyfile", env("FIDELIS_KEYFILE", ""), "key file (default DATA/fidelis.key) (env FIDELIS_KEYFILE)")
 	pf.StringVar(&o.logLevel, "log-level", env("FIDELIS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env FIDELIS_LOG_LEVEL)")
-	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o))
+	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), loyaltyCmd(o))
 	return root
 }
 
