@@ -986,6 +986,8 @@ func TestOpenAPI_Conformance(t *testing.T) {
 		cf.call(dpo, "GET", one+"/export", dp, nil, http.StatusNotFound)
 		cf.call(dpo, "GET", one+"/access-log", dp, nil, http.StatusOK)
 
+		exerciseLoyalty(t, cf, a, base)
+
 		// 503: a server whose database does not answer.
 		down := httptest.NewServer((&httpapi.Server{DB: deadDB{}, Logger: slog.New(slog.DiscardHandler)}).Handler())
 		t.Cleanup(down.Close)

@@ -144,6 +144,12 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 		if prog, err = tx.GetProgramme(ctx, in.Programme); err != nil {
 			return programmeNotFound()
 		}
+		if _, err := tx.GetMember(ctx, in.Programme, in.Customer, false); err != nil {
+			if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
+				return notMember()
+			}
+			return err
+		}
 		rules, err = tx.Rules(ctx, in.Programme)
 		return err
 	}); err != nil {

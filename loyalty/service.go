@@ -54,7 +54,13 @@ func (s *Service) authorize(ctx context.Context, p fidelis.Purpose, a fidelis.Ac
 	if subject != "" && !fidelis.ValidID("cus", string(subject)) {
 		return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "bad_id", Message: "no customer with this id"}
 	}
-	if _, err := s.Registry.Authorize(actor, p, a); err != nil {
+	_, err := s.Registry.Authorize(actor, p, a)
+	if err == nil && p != fidelis.PurposeLoyalty {
+		// P-1: the loyalty ledger and memberships are processed for the loyalty purpose only,
+		// whatever else another purpose covers.
+		err = fidelis.Refusal("action_not_covered", fmt.Sprintf("purpose %q does not cover loyalty operations; use purpose %q", p, fidelis.PurposeLoyalty))
+	}
+	if err != nil {
 		if fidelis.AsError(err).Reason == "purpose_unknown" {
 			p = "" // caller-chosen text stays out of the audit log (D-5)
 		}
