@@ -347,6 +347,6 @@ func exerciseLoyalty(t *testing.T, cf *conformance, a *app.App, base string) {
 	cf.call(till, "POST", unknown+"/leave", lp, nil, http.StatusNotFound, idem("l3")...)
 	cf.call(sales, "POST", one+"/leave", fidelis.PurposeSales, nil, http.StatusForbidden, idem("l4")...)
 	cf.call(anon, "POST", one+"/leave", lp, nil, http.StatusUnauthorized, idem("l5")...)
-	cf.call(till, "POST", "/api/v1/orders", lp, order, http.StatusConflict, idem("o7")...) // left: no more earning
+	cf.call(till, "POST", "/api/v1/orders", lp, order, http.StatusConflict, idem("o7")...)                        // left: no more earning
 	cf.call(till, "POST", one+"/redemptions", lp, map[string]any{"points": 1}, http.StatusCreated, idem("r6")...) // points keep their value (L-2)
 }
