@@ -192,7 +192,7 @@ type Earning struct {
 // pure: the same rule version and basket always give the same points, which is what lets a
 // refund take back exactly what the refunded part earned (L-5).
 func (r *Rule) Earn(lines []OrderLine, qty func(i int) int64, currency string) Earning {
-	var basket, points int64
+	var basket, weighted, points int64
 	multiplied := false
 	for i, l := range lines {
 		n := qty(i)
@@ -205,8 +205,10 @@ func (r *Rule) Earn(lines []OrderLine, qty func(i int) int64, currency string) E
 		if pct != 100 {
 			multiplied = true
 		}
-		points += net * pct * r.PointsPerUnit / 10000
+		weighted += net * pct
 	}
+	// Rounded down once, on the whole basket: the reason's arithmetic is the member's.
+	points = weighted * r.PointsPerUnit / 10000
 	e := Earning{BasketCents: basket}
 	ruleFR := fmt.Sprintf("règle « %s » v%d", r.ID, r.Version)
 	ruleEN := fmt.Sprintf("rule %q v%d", r.ID, r.Version)
