@@ -33,7 +33,7 @@ func (s *Service) Expire(ctx context.Context, now time.Time, dry bool) (*ExpiryR
 	now = fidelis.UTC(now)
 	rep := &ExpiryReport{}
 	var due []*Lot
-	if err := s.Store.Read(ctx, func(tx Tx) (err error) { due, err = tx.ExpiringLots(ctx, now, false, 100_000); return err }); err != nil {
+	if err := s.Store.Read(ctx, func(tx Tx) (err error) { due, err = tx.ExpiringLots(ctx, now, 100_000); return err }); err != nil {
 		return nil, fmt.Errorf("loyalty.Expire: %w", err)
 	}
 	var members []memberKey
@@ -124,7 +124,7 @@ func (s *Service) notices(ctx context.Context, now time.Time, dry bool) (int, er
 	}
 	sent := 0
 	err := s.Store.Write(ctx, func(tx Tx) error {
-		lots, err := tx.ExpiringLots(ctx, now.AddDate(0, 0, days), true, 100_000)
+		lots, err := tx.UnnotifiedLots(ctx, now.AddDate(0, 0, days), 100_000)
 		if err != nil {
 			return err
 		}

@@ -230,8 +230,12 @@ type Tx interface {
 	// Lots returns a programme's lots with IDs above after, in ID order.
 	Lots(ctx context.Context, programme, after string, limit int) ([]*Lot, error)
 	// ExpiringLots returns lots with points remaining that expire at or before until,
-	// oldest expiry first; with unnotified, only those whose notice was not sent.
-	ExpiringLots(ctx context.Context, until time.Time, unnotified bool, limit int) ([]*Lot, error)
+	// oldest expiry first.
+	ExpiringLots(ctx context.Context, until time.Time, limit int) ([]*Lot, error)
+	// UnnotifiedLots is ExpiringLots restricted to lots whose expiry notice was not sent,
+	// locked for the transaction (on PostgreSQL, rows another transaction holds are
+	// skipped, so two nodes never notify the same lot). Call it in a write transaction.
+	UnnotifiedLots(ctx context.Context, until time.Time, limit int) ([]*Lot, error)
 
 	// ClaimLoyaltyKey stores k unless a row with its scope and key exists; then it
 	// returns that row (and stores nothing).

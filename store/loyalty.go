@@ -393,16 +393,18 @@ func (t *Tx) Lots(ctx context.Context, programme, after string, limit int) ([]*l
 }
 
 // ExpiringLots implements loyalty.Tx.
-func (t *Tx) ExpiringLots(ctx context.Context, until time.Time, unnotified bool, limit int) ([]*loyalty.Lot, error) {
-	if unnotified {
-		q := `SELECT ` + lotColumns + ` FROM loyalty_lots WHERE remaining > 0 AND expires_at <= ? AND notified_at IS NULL ORDER BY expires_at, id LIMIT ?`
-		if t.db.Dialect == Postgres && t.tx != nil {
-			// Two nodes sending notices at once each take different lots: a notice is sent once.
-			q += ` FOR UPDATE SKIP LOCKED`
-		}
-		return t.lots(ctx, q, micros(until), limit)
-	}
+func (t *Tx) ExpiringLots(ctx context.Context, until time.Time, limit int) ([]*loyalty.Lot, error) {
 	return t.lots(ctx, `SELECT `+lotColumns+` FROM loyalty_lots WHERE remaining > 0 AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`, micros(until), limit)
+}
+
+// UnnotifiedLots implements loyalty.Tx.
+func (t *Tx) UnnotifiedLots(ctx context.Context, until time.Time, limit int) ([]*loyalty.Lot, error) {
+	q := `SELECT ` + lotColumns + ` FROM loyalty_lots WHERE remaining > 0 AND expires_at <= ? AND notified_at IS NULL ORDER BY expires_at, id LIMIT ?`
+	if t.db.Dialect == Postgres {
+		// Two nodes sending notices at once take different lots: a notice is sent once.
+		q += ` FOR UPDATE SKIP LOCKED`
+	}
+	return t.lots(ctx, q, micros(until), limit)
 }
 
 // ClaimLoyaltyKey implements loyalty.Tx. On PostgreSQL, a concurrent transaction holding

@@ -69,6 +69,11 @@ func Run(t *testing.T, open Opener) {
 		{"Keys/RewrapQueries", testRewrapQueries},
 		{"Registry/SeededOnceStableOnReopen", testRegistry},
 		{"Reopen/DataSurvives", testReopen},
+		{"Loyalty/ProgrammeTermsMemberRoundTrip", testLoyaltyProgrammeTerms},
+		{"Loyalty/MemberVersionCheck_EPRECONDITION", testLoyaltyMemberVersion},
+		{"Loyalty/MemberLockSerialises_L7", testLoyaltyMemberLock},
+		{"Loyalty/LedgerLotsFIFOAndLiability_L6", testLoyaltyLedgerAndLots},
+		{"Loyalty/IdempotencyClaimKeepsFirst_L7", testLoyaltyIdempotency},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
