@@ -177,6 +177,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Sealer.Run(jobs, interval) })
+	wg.Go(func() { a.runLoyaltyJobs(jobs, time.Hour) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

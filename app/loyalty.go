@@ -30,3 +30,28 @@ func (a *App) loyaltyProfile(ctx context.Context, id fidelis.CustomerID) (loyalt
 func (a *App) ExpireLoyalty(ctx context.Context, now time.Time, dry bool) (*loyalty.ExpiryReport, error) {
 	return a.Loyalty.Expire(SystemContext(ctx, "loyalty-expiry", fidelis.RoleAdmin), now, dry)
 }
+
+// runLoyaltyJobs runs the expiry job (L-4) every interval until ctx ends. Several nodes
+// may run it together: each member's expiry re-reads its lots under the member lock, and
+// notices take their lots with SKIP LOCKED, so nothing expires or is notified twice.
+func (a *App) runLoyaltyJobs(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r, err := a.ExpireLoyalty(ctx, a.Config.Now(), false)
+			if err != nil {
+				if ctx.Err() == nil {
+					a.Logger.Error("loyalty expiry", "err", err)
+				}
+				continue
+			}
+			if r.Transactions > 0 || r.Notices > 0 {
+				a.Logger.Info("loyalty expiry", "transactions", r.Transactions, "points", r.Points, "notices", r.Notices)
+			}
+		}
+	}
+}

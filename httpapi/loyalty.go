@@ -448,9 +448,14 @@ func orderJSON(res *loyalty.OrderResult) map[string]any {
 		txs[i] = TransactionJSON(t)
 		points += t.MemberDelta()
 	}
+	var med any
+	if res.Mediator != nil {
+		// order confirmations name the consumer mediator.
+		med = map[string]string{"name": res.Mediator.Name, "website": res.Mediator.Website, "address": res.Mediator.Address}
+	}
 	return map[string]any{
 		"id": o.ID, "programme_id": o.Programme, "customer_id": o.Customer, "ordered_at": rfc3339(o.OrderedAt), "channel": o.Channel,
-		"store": o.Store, "currency": o.Currency, "lines": o.Lines, "points": points, "transactions": txs,
+		"store": o.Store, "currency": o.Currency, "lines": o.Lines, "points": points, "transactions": txs, "mediator": med,
 	}
 }
 

@@ -267,6 +267,10 @@ func exerciseLoyalty(t *testing.T, cf *conformance, a *app.App, base string) {
 	if o["points"].(float64) != 20+30 {
 		t.Errorf("order points = %v; want 20 + 2x15 = 50", o["points"])
 	}
+	// the order confirmation names the consumer mediator.
+	if med, _ := o["mediator"].(map[string]any); med["name"] != testMediator["name"] || med["website"] != testMediator["website"] || med["address"] != testMediator["address"] {
+		t.Errorf("order mediator = %v; want %v (X-2)", o["mediator"], testMediator)
+	}
 	order2 := map[string]any{}
 	for k, v := range order {
 		order2[k] = v

@@ -67,6 +67,9 @@ type OrderResult struct {
 	Order        *Order
 	Transactions []*Transaction
 	Replayed     bool
+	// Mediator is the consumer mediator of the terms that govern the member, shown on
+	// order confirmations.
+	Mediator *Mediator
 }
 
 var orderChannels = []string{"store", "web", "app", "phone"}
@@ -185,6 +188,9 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 			return err
 		}
 		terms := applicable(mc.terms, mc.m.TermsVersion, in.OrderedAt)
+		if terms != nil {
+			out.Mediator = &terms.Mediator
+		}
 		rules, err := tx.Rules(ctx, in.Programme)
 		if err != nil {
 			return err
@@ -229,8 +235,10 @@ func (s *Service) orderResult(ctx context.Context, id string, replayed bool) (*O
 		if out.Order, err = tx.GetOrder(ctx, id); err != nil {
 			return err
 		}
-		out.Transactions, err = tx.TxsByReference(ctx, out.Order.Programme, id)
-		return err
+		if out.Transactions, err = tx.TxsByReference(ctx, out.Order.Programme, id); err != nil {
+			return err
+		}
+		return s.orderMediator(ctx, tx, out)
 	})
 	return out, err
 }
@@ -379,9 +387,28 @@ func (s *Service) Refund(ctx context.Context, p fidelis.Purpose, in RefundInput)
 		return s.orderResult(ctx, prev, true)
 	}
 	out.Order = o
+	if err := s.Store.Read(ctx, func(tx Tx) error { return s.orderMediator(ctx, tx, out) }); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
 func orderNotFound() error {
 	return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "order_not_found", Message: "no order with this id"}
+}
+
+// orderMediator sets the mediator of the terms that govern the order's member now.
+func (s *Service) orderMediator(ctx context.Context, tx Tx, out *OrderResult) error {
+	m, err := tx.GetMember(ctx, out.Order.Programme, out.Order.Customer, false)
+	if err != nil {
+		return err
+	}
+	terms, err := tx.ListTerms(ctx, out.Order.Programme)
+	if err != nil {
+		return err
+	}
+	if t := applicable(terms, m.TermsVersion, s.now()); t != nil {
+		out.Mediator = &t.Mediator
+	}
+	return nil
 }
