@@ -32,25 +32,30 @@ func (s *Service) Expire(ctx context.Context, now time.Time, dry bool) (*ExpiryR
 	}
 	now = fidelis.UTC(now)
 	rep := &ExpiryReport{}
-	var due []*Lot
-	if err := s.Store.Read(ctx, func(tx Tx) (err error) { due, err = tx.ExpiringLots(ctx, now, 100_000); return err }); err != nil {
-		return nil, fmt.Errorf("loyalty.Expire: %w", err)
-	}
-	var members []memberKey
-	seen := map[memberKey]bool{}
-	for _, l := range due {
-		k := memberKey{l.Programme, l.Customer}
-		if !seen[k] {
-			seen[k] = true
-			members = append(members, k)
+	// Batches keep each read bounded; a write run repeats until nothing is due (each batch
+	// expires what the previous read returned, so the next read moves on). A dry run reads
+	// one batch: its report is a lower bound past expiryBatch lots.
+	for {
+		var due []*Lot
+		if err := s.Store.Read(ctx, func(tx Tx) (err error) { due, err = tx.ExpiringLots(ctx, now, expiryBatch); return err }); err != nil {
+			return nil, fmt.Errorf("loyalty.Expire: %w", err)
+		}
+		var members []memberKey
+		seen := map[memberKey]bool{}
+		for _, l := range due {
+			k := memberKey{l.Programme, l.Customer}
+			if !seen[k] {
+				seen[k] = true
+				members = append(members, k)
+			}
+			if dry {
+				rep.Points += l.Remaining
+			}
 		}
 		if dry {
-			rep.Points += l.Remaining
+			rep.Transactions = len(members)
+			break
 		}
-	}
-	if dry {
-		rep.Transactions = len(members)
-	} else {
 		for _, k := range members {
 			n, err := s.expireMember(ctx, k, now)
 			if err != nil {
@@ -61,11 +66,21 @@ func (s *Service) Expire(ctx context.Context, now time.Time, dry bool) (*ExpiryR
 				rep.Points += n
 			}
 		}
+		if len(due) < expiryBatch {
+			break
+		}
 	}
-	n, err := s.notices(ctx, now, dry)
-	rep.Notices = n
-	return rep, err
+	for {
+		n, scanned, err := s.notices(ctx, now, dry)
+		rep.Notices += n
+		if err != nil || dry || scanned < expiryBatch {
+			return rep, err
+		}
+	}
 }
+
+// expiryBatch bounds the lots one read of the expiry job handles.
+const expiryBatch = 10_000
 
 func (s *Service) expireMember(ctx context.Context, k memberKey, now time.Time) (int64, error) {
 	var total int64
@@ -117,17 +132,17 @@ func (s *Service) expireMember(ctx context.Context, k memberKey, now time.Time) 
 
 // notices sends, once per lot, an advance notice of expiry: one event per member and
 // expiry date, with the amount and the date (L-4).
-func (s *Service) notices(ctx context.Context, now time.Time, dry bool) (int, error) {
+func (s *Service) notices(ctx context.Context, now time.Time, dry bool) (sent, scanned int, err error) {
 	days := s.NoticeDays
 	if days <= 0 {
 		days = DefaultNoticeDays
 	}
-	sent := 0
-	err := s.Store.Write(ctx, func(tx Tx) error {
-		lots, err := tx.UnnotifiedLots(ctx, now.AddDate(0, 0, days), 100_000)
+	err = s.Store.Write(ctx, func(tx Tx) error {
+		lots, err := tx.UnnotifiedLots(ctx, now.AddDate(0, 0, days), expiryBatch)
 		if err != nil {
 			return err
 		}
+		scanned = len(lots)
 		type group struct {
 			memberKey
 			at time.Time
@@ -135,20 +150,20 @@ func (s *Service) notices(ctx context.Context, now time.Time, dry bool) (int, er
 		sums := map[group]int64{}
 		var order []group
 		for _, l := range lots {
-			if !l.ExpiresAt.After(now) {
-				continue // expired already (dry run): no notice after the fact
-			}
-			g := group{memberKey{l.Programme, l.Customer}, *l.ExpiresAt}
-			if _, ok := sums[g]; !ok {
-				order = append(order, g)
-			}
-			sums[g] += l.Remaining
 			if !dry {
 				l.NotifiedAt = &now
 				if err := tx.UpdateLot(ctx, l); err != nil {
 					return err
 				}
 			}
+			if !l.ExpiresAt.After(now) {
+				continue // expired already: no notice after the fact
+			}
+			g := group{memberKey{l.Programme, l.Customer}, *l.ExpiresAt}
+			if _, ok := sums[g]; !ok {
+				order = append(order, g)
+			}
+			sums[g] += l.Remaining
 		}
 		for _, g := range order {
 			sent++
@@ -162,5 +177,5 @@ func (s *Service) notices(ctx context.Context, now time.Time, dry bool) (int, er
 		}
 		return nil
 	})
-	return sent, err
+	return sent, scanned, err
 }

@@ -159,3 +159,8 @@ func (e *env) mustVerify() {
 		e.t.Fatalf("Verify found problems: %v", r.Problems)
 	}
 }
+
+// customerInput is a customer with a given name only.
+func customerInput(name string) customer.Input {
+	return customer.Input{Set: map[fidelis.Field]fidelis.Secret{fidelis.FieldGivenName: fidelis.NewSecret(name)}}
+}

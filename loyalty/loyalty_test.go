@@ -417,3 +417,51 @@ func TestMemberOperations_AuditedWithoutValues_P4(t *testing.T) {
 		t.Errorf("member view under customer_service = %v; want action_not_covered", err)
 	}
 }
+
+// TestOrder_EligibilityAndDateWindow_L3 checks a rule's conditions are enforced exactly:
+// a member without a birth date is not eligible to an age-restricted rule, a member of
+// another country is not eligible to a country-restricted one, and a rule earns only within
+// its date window.
+func TestOrder_EligibilityAndDateWindow_L3(t *testing.T) {
+	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
+		e := newEnv(t, b)
+		now := e.clock.Now()
+		until := now.Add(24 * time.Hour)
+		for _, r := range []loyalty.Rule{
+			{Programme: e.prog, ID: "adults", Name: loyalty.Text{FR: "Majeurs", EN: "Adults"}, PointsPerUnit: 2, MinAge: 18},
+			{Programme: e.prog, ID: "belgium", Name: loyalty.Text{FR: "Belgique", EN: "Belgium"}, PointsPerUnit: 3, Countries: []string{"BE"}},
+			{Programme: e.prog, ID: "week", Name: loyalty.Text{FR: "Semaine", EN: "Week"}, PointsPerUnit: 5, ValidUntil: &until},
+		} {
+			if _, err := e.svc.CreateRule(e.admin, r); err != nil {
+				t.Fatalf("CreateRule(%s): %v", r.ID, err)
+			}
+		}
+		// A customer who gave neither birth date nor country.
+		c, err := e.a.Customers.Create(e.mgr, fidelis.PurposeLoyalty, customerInput("Noé"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.svc.Join(e.mgr, fidelis.PurposeLoyalty, loyalty.MembershipInput{Programme: e.prog, Customer: c.ID, TermsVersion: 1, Channel: "store", Key: key()}); err != nil {
+			t.Fatal(err)
+		}
+		rules := func(res *loyalty.OrderResult) string {
+			var ids []string
+			for _, t := range res.Transactions {
+				ids = append(ids, t.RuleID)
+			}
+			return strings.Join(ids, ",")
+		}
+		if got := rules(e.order(c.ID, 1000)); got != "base,week" {
+			t.Errorf("member without birth date or country earned under %q; want base,week", got)
+		}
+		adult := e.member() // born 1990, in France
+		if got := rules(e.order(adult, 1000)); got != "adults,base,week" {
+			t.Errorf("French adult earned under %q; want adults,base,week", got)
+		}
+		e.clock.Advance(48 * time.Hour)
+		if got := rules(e.order(adult, 1000)); got != "adults,base" {
+			t.Errorf("after the window, earned under %q; want adults,base", got)
+		}
+		e.mustVerify()
+	})
+}
