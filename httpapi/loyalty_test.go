@@ -121,7 +121,7 @@ func TestLoyalty_IdempotencyKey_L7(t *testing.T) {
 		till := fidelistest.NewClient(t, base, fidelistest.MustToken(t, a, fidelis.RoleLoyaltyManager))
 		prog := loyaltySetup(t, admin)
 		id := loyaltyMember(t, till, prog)
-		order := map[string]any{"programme_id": prog, "customer_id": id, "ordered_at": time.Now().UTC().Format(time.RFC3339), "channel": "store", "store": "paris-01", "currency": "EUR",
+		order := map[string]any{"programme_id": prog, "customer_id": id, "ordered_at": time.Now().UTC().Format(time.RFC3339Nano), "channel": "store", "store": "paris-01", "currency": "EUR",
 			"lines": []any{map[string]any{"gtin": "4006381333931", "category": "grocery", "quantity": 2, "unit_price_cents": 1250}}}
 		first := till.Do("POST", "/api/v1/orders", lp, order, "Idempotency-Key", "order-1").MustStatus(t, http.StatusCreated)
 		again := till.Do("POST", "/api/v1/orders", lp, order, "Idempotency-Key", "order-1").MustStatus(t, http.StatusCreated)
@@ -261,7 +261,7 @@ func exerciseLoyalty(t *testing.T, cf *conformance, a *app.App, base string) {
 	line := func(cat string, qty, cents int64) map[string]any {
 		return map[string]any{"gtin": "4006381333931", "category": cat, "quantity": qty, "unit_price_cents": cents, "promotion_cents": 0}
 	}
-	order := map[string]any{"programme_id": prog, "customer_id": id, "ordered_at": time.Now().UTC().Format(time.RFC3339), "channel": "store", "store": "paris-01",
+	order := map[string]any{"programme_id": prog, "customer_id": id, "ordered_at": time.Now().UTC().Format(time.RFC3339Nano), "channel": "store", "store": "paris-01",
 		"currency": "EUR", "lines": []any{line("grocery", 2, 1000), line("wine", 1, 1500)}}
 	o := cf.call(till, "POST", "/api/v1/orders", lp, order, http.StatusCreated, idem("o1")...).JSON(t)
 	if o["points"].(float64) != 20+30 {

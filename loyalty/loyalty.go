@@ -248,7 +248,7 @@ type Tx interface {
 
 	// Rules and orders.
 	InsertRule(ctx context.Context, r *Rule) error
-	// Rules returns the latest version of each of a programme's rules, by ID.
+	// Rules returns every version of a programme's rules, by ID then version.
 	Rules(ctx context.Context, programme string) ([]*Rule, error)
 	GetRule(ctx context.Context, programme, id string, version int) (*Rule, error)
 	InsertOrder(ctx context.Context, o *Order) error

@@ -465,3 +465,26 @@ func TestOrder_EligibilityAndDateWindow_L3(t *testing.T) {
 		e.mustVerify()
 	})
 }
+
+// TestOrder_LateOrderEarnsUnderRulesOfItsDate_L3 reports an order after the rule changed:
+// it earns under the version in force when it was placed.
+func TestOrder_LateOrderEarnsUnderRulesOfItsDate_L3(t *testing.T) {
+	e := newEnv(t, fidelistest.Backends(t)[0])
+	id := e.member()
+	placed := e.clock.Now()
+	e.clock.Advance(time.Hour)
+	if _, err := e.svc.CreateRule(e.admin, loyalty.Rule{Programme: e.prog, ID: "base", Name: loyalty.Text{FR: "Base", EN: "Base"}, PointsPerUnit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.svc.PlaceOrder(e.mgr, fidelis.PurposeLoyalty, loyalty.OrderInput{Programme: e.prog, Customer: id, OrderedAt: placed, Channel: "store", Store: "s", Currency: "EUR",
+		Lines: []loyalty.OrderLine{{GTIN: gtin13, Category: "grocery", Quantity: 1, UnitPriceCents: 1000}}, Key: key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx := res.Transactions[0]; tx.RuleVersion != 1 || tx.MemberDelta() != 10 {
+		t.Errorf("late order earned %d under v%d; want 10 under v1 (in force when placed)", tx.MemberDelta(), tx.RuleVersion)
+	}
+	if tx := e.order(id, 1000).Transactions[0]; tx.RuleVersion != 2 || tx.MemberDelta() != 100 {
+		t.Errorf("new order earned %d under v%d; want 100 under v2", tx.MemberDelta(), tx.RuleVersion)
+	}
+}

@@ -153,7 +153,8 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 			}
 			return err
 		}
-		rules, err = tx.Rules(ctx, in.Programme)
+		all, err := tx.Rules(ctx, in.Programme)
+		rules = rulesAt(all, in.OrderedAt)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("loyalty.PlaceOrder: %w", err)
@@ -191,11 +192,12 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 		if terms != nil {
 			out.Mediator = &terms.Mediator
 		}
-		rules, err := tx.Rules(ctx, in.Programme)
+		all, err := tx.Rules(ctx, in.Programme)
 		if err != nil {
 			return err
 		}
-		all := func(i int) int64 { return o.Lines[i].Quantity }
+		rules := rulesAt(all, in.OrderedAt)
+		whole := func(i int) int64 { return o.Lines[i].Quantity }
 		for _, r := range rules {
 			if !r.inWindow(in.OrderedAt) {
 				continue
@@ -203,7 +205,7 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 			if ok, _ := r.eligible(profile, in.OrderedAt); !ok {
 				continue
 			}
-			e := r.Earn(o.Lines, all, o.Currency)
+			e := r.Earn(o.Lines, whole, o.Currency)
 			if e.Points <= 0 {
 				continue
 			}

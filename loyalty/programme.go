@@ -99,7 +99,8 @@ func (s *Service) GetProgramme(ctx context.Context, id string) (*ProgrammeView, 
 		if v.Terms, err = tx.ListTerms(ctx, id); err != nil {
 			return err
 		}
-		v.Rules, err = tx.Rules(ctx, id)
+		all, err := tx.Rules(ctx, id)
+		v.Rules = latestRules(all)
 		return err
 	})
 	if err != nil {

@@ -230,3 +230,31 @@ func (r *Rule) Earn(lines []OrderLine, qty func(i int) int64, currency string) E
 	}
 	return e
 }
+
+// latestRules keeps the newest version of each rule, given every version by ID then version.
+func latestRules(all []*Rule) []*Rule {
+	var out []*Rule
+	for i, r := range all {
+		if i+1 == len(all) || all[i+1].ID != r.ID {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// rulesAt keeps, for each rule, the version in force at t: the newest published at or
+// before t. An order reported late earns under the rules of its own date (L-3), and a rule
+// published after the order does not apply to it.
+func rulesAt(all []*Rule, t time.Time) []*Rule {
+	var out []*Rule
+	for i, r := range all {
+		if r.CreatedAt.After(t) {
+			continue
+		}
+		if i+1 < len(all) && all[i+1].ID == r.ID && !all[i+1].CreatedAt.After(t) {
+			continue // a newer version was already in force
+		}
+		out = append(out, r)
+	}
+	return out
+}

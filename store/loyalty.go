@@ -520,9 +520,7 @@ func utcPtr(t *time.Time) *time.Time {
 
 // Rules implements loyalty.Tx.
 func (t *Tx) Rules(ctx context.Context, programme string) ([]*loyalty.Rule, error) {
-	return t.rules(ctx, `SELECT r.programme_id, r.id, r.version, r.definition, r.created_at FROM loyalty_rules r
-		WHERE r.programme_id = ? AND r.version = (SELECT MAX(o.version) FROM loyalty_rules o WHERE o.programme_id = r.programme_id AND o.id = r.id)
-		ORDER BY r.id`, programme)
+	return t.rules(ctx, `SELECT programme_id, id, version, definition, created_at FROM loyalty_rules WHERE programme_id = ? ORDER BY id, version`, programme)
 }
 
 // GetRule implements loyalty.Tx.
