@@ -103,7 +103,7 @@ func expiryOf(terms *Terms, earned time.Time) *time.Time {
 	return &e
 }
 
-// frenchNumber formats cents as "12,34".
+// frenchAmount formats cents as "12,34"; englishAmount as "12.34".
 func frenchAmount(cents int64) string {
 	return fmt.Sprintf("%d,%02d", cents/100, cents%100)
 }

@@ -165,7 +165,7 @@ func cleanText(s string, max int) bool {
 	return true
 }
 
-// refRE checks references a till sends with a redemption (its own receipt number).
+// validRef checks the references a till sends (its receipt number, its store code).
 func validRef(s string) bool {
 	if len(s) > 64 {
 		return false

@@ -34,7 +34,8 @@ type VerifyReport struct {
 func (r *VerifyReport) OK() bool { return len(r.Problems) == 0 }
 
 // Verify re-derives the ledger and checks every invariant (L-6, L-7): each transaction has
-// balanced, non-zero postings; each member's stored balance and debt equal the sums of the
+// balanced, non-zero postings, a French and English reason and citations of a published
+// rule and terms version (L-3); each member's stored balance and debt equal the sums of the
 // postings on their accounts; each lot's remaining points equal what its postings left, are
 // never negative and never more than it earned; a member's open lots add up to their
 // balance; no balance or debt is negative; every idempotency key points to what it
@@ -67,6 +68,18 @@ func verifyProgramme(ctx context.Context, tx Tx, prog string, rep *VerifyReport)
 	bad := func(check, subject, format string, args ...any) {
 		rep.Problems = append(rep.Problems, Problem{Programme: prog, Check: check, Subject: subject, Detail: fmt.Sprintf(format, args...)})
 	}
+	rules, err := tx.Rules(ctx, prog)
+	if err != nil {
+		return err
+	}
+	ruleExists := map[string]bool{}
+	for _, r := range rules {
+		ruleExists[fmt.Sprintf("%s/%d", r.ID, r.Version)] = true
+	}
+	terms, err := tx.ListTerms(ctx, prog)
+	if err != nil {
+		return err
+	}
 	memberSum := map[fidelis.CustomerID]int64{}
 	debtSum := map[fidelis.CustomerID]int64{}
 	lotSum := map[string]int64{}
@@ -85,6 +98,14 @@ func verifyProgramme(ctx context.Context, tx Tx, prog string, rep *VerifyReport)
 			}
 			if t.Reason.FR == "" || t.Reason.EN == "" {
 				bad("reason", t.ID, "the transaction does not say why in French and English (L-3)")
+			}
+			// L-3: earnings and their reversals cite a rule version that exists; every
+			// transaction cites a published version of the terms.
+			if (t.Kind == KindEarn || t.Kind == KindReverse) && !ruleExists[fmt.Sprintf("%s/%d", t.RuleID, t.RuleVersion)] {
+				bad("citation", t.ID, "cites rule %q version %d, which was never published", t.RuleID, t.RuleVersion)
+			}
+			if len(terms) > 0 && (t.TermsVersion < 1 || t.TermsVersion > len(terms)) {
+				bad("citation", t.ID, "cites terms version %d, which was never published", t.TermsVersion)
 			}
 			for _, p := range t.Postings {
 				switch p.Account {

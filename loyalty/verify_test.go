@@ -46,6 +46,8 @@ func TestVerify_NamesEveryBrokenInvariant_L6_L7(t *testing.T) {
 			// 3: a transaction removed with its postings.
 			"DELETE FROM loyalty_postings WHERE tx_id IN (SELECT id FROM loyalty_transactions WHERE customer_id = '"+string(ids[3])+"' AND kind = 'redeem')",
 			"DELETE FROM loyalty_transactions WHERE customer_id = '"+string(ids[3])+"' AND kind = 'redeem'",
+			// 3: an earning made to cite a rule version that never existed.
+			"UPDATE loyalty_transactions SET rule_version = 99 WHERE id = '"+earn[3].ID+"'",
 			// 4: an idempotency key pointing elsewhere.
 			"UPDATE loyalty_idempotency SET result = 'ltx_00000000000000000000000000' WHERE idem_key = 'redeem-4'",
 		)...)
@@ -66,6 +68,7 @@ func TestVerify_NamesEveryBrokenInvariant_L6_L7(t *testing.T) {
 			"lots_vs_balance member:" + string(ids[2]) + ": lots hold -3 points",
 			"member_balance member:" + string(ids[3]) + ": stored balance 90, postings sum to 100",
 			"idempotency key system:till/redeem-3: names transaction",
+			"citation " + earn[3].ID + `: cites rule "base" version 99, which was never published`,
 			"idempotency key system:till/redeem-4: names transaction ltx_00000000000000000000000000",
 		} {
 			if !strings.Contains(all, want) {

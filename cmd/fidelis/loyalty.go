@@ -26,7 +26,7 @@ func loyaltyCmd(o *options) *cobra.Command {
 		Use:   "verify",
 		Short: "Re-derive the points ledger and check every invariant (L-6, L-7)",
 		Long: "verify checks, for every programme, that each transaction is balanced (its postings sum\n" +
-			"to zero), that each member's stored balance and debt equal the sums of their postings,\n" +
+			"to zero) and cites a published rule and terms version, that each member's stored balance and debt equal the sums of their postings,\n" +
 			"that each lot's remaining points equal what its postings left and are never negative,\n" +
 			"that a member's open lots add up to their balance, and that every idempotency key names\n" +
 			"what it produced. It exits 0 if all hold, and 3 listing every break otherwise.",
