@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/fidelistest"
 	"github.com/fidelis/fidelis/loyalty"
 )
@@ -487,4 +488,85 @@ func TestOrder_LateOrderEarnsUnderRulesOfItsDate_L3(t *testing.T) {
 	if tx := e.order(id, 1000).Transactions[0]; tx.RuleVersion != 2 || tx.MemberDelta() != 100 {
 		t.Errorf("new order earned %d under v%d; want 100 under v2", tx.MemberDelta(), tx.RuleVersion)
 	}
+}
+
+// TestLoyalty_NoPersonalValuesInRowsOrEvents_D5 runs a member through every loyalty
+// operation, with eligibility rules that read their country and birth date, and checks no
+// personal value reaches the loyalty tables, the outbox or the audit log.
+func TestLoyalty_NoPersonalValuesInRowsOrEvents_D5(t *testing.T) {
+	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
+		e := newEnv(t, b)
+		if _, err := e.svc.CreateRule(e.admin, loyalty.Rule{Programme: e.prog, ID: "adults", Name: loyalty.Text{FR: "Majeurs", EN: "Adults"}, PointsPerUnit: 1, MinAge: 18, Countries: []string{"LU"}}); err != nil {
+			t.Fatal(err)
+		}
+		canaries := []string{"Zéphyrine-Canari", "zephyrine.canari@example.org", "1977-07-17", "Canariville"}
+		c, err := e.a.Customers.Create(e.mgr, fidelis.PurposeLoyalty, customer.Input{Set: map[fidelis.Field]fidelis.Secret{
+			fidelis.FieldGivenName: fidelis.NewSecret(canaries[0]), fidelis.FieldEmail: fidelis.NewSecret(canaries[1]),
+			fidelis.FieldBirthDate: fidelis.NewSecret(canaries[2]), fidelis.FieldCity: fidelis.NewSecret(canaries[3]), fidelis.FieldCountry: fidelis.NewSecret("LU")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.svc.Join(e.mgr, fidelis.PurposeLoyalty, loyalty.MembershipInput{Programme: e.prog, Customer: c.ID, TermsVersion: 1, Channel: "web", Key: key()}); err != nil {
+			t.Fatal(err)
+		}
+		o := e.order(c.ID, 5000)
+		if len(o.Transactions) != 2 {
+			t.Fatalf("order earned under %d rules; want base and adults (eligible: LU, born 1977)", len(o.Transactions))
+		}
+		if _, err := e.svc.Refund(e.mgr, fidelis.PurposeLoyalty, loyalty.RefundInput{Order: o.Order.ID, Key: key()}); err != nil {
+			t.Fatal(err)
+		}
+		e.order(c.ID, 3000)
+		if _, err := e.svc.Redeem(e.mgr, fidelis.PurposeLoyalty, loyalty.RedeemInput{Programme: e.prog, Customer: c.ID, Points: 10, Key: key()}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(370 * 24 * time.Hour)
+		if _, err := e.svc.Expire(e.admin, e.clock.Now(), false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Member(e.mgr, fidelis.PurposeLoyalty, c.ID, "", 0); err != nil {
+			t.Fatal(err)
+		}
+		raw := fidelistest.MustRawDB(t, e.a)
+		for _, table := range []string{"loyalty_programmes", "loyalty_terms", "loyalty_members", "loyalty_acceptances", "loyalty_rules", "loyalty_transactions",
+			"loyalty_postings", "loyalty_lots", "loyalty_orders", "loyalty_idempotency", "outbox", "audit_entries"} {
+			rows, err := raw.Query("SELECT * FROM " + table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols, _ := rows.Columns()
+			n := 0
+			for rows.Next() {
+				n++
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				for i, v := range vals {
+					var s string
+					switch x := v.(type) {
+					case string:
+						s = x
+					case []byte:
+						s = string(x)
+					default:
+						continue
+					}
+					for _, c := range canaries {
+						if strings.Contains(strings.ToLower(s), strings.ToLower(c)) {
+							t.Errorf("%s.%s holds a personal value", table, cols[i])
+						}
+					}
+				}
+			}
+			rows.Close()
+			if n == 0 && table != "loyalty_programmes" {
+				t.Errorf("table %s is empty: the test did not exercise it", table)
+			}
+		}
+	})
 }
