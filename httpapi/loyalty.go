@@ -53,6 +53,7 @@ func (s *Server) loyaltyRoutes(api func(pattern string, h handler)) {
 	lp("POST /api/v1/loyalty/programmes/{pid}/members/{id}/adjustments", fidelis.ActionUpdate, s.handleAdjust)
 	lp("GET /api/v1/loyalty/members/{id}", fidelis.ActionRead, s.handleMemberGet)
 	lp("POST /api/v1/orders", fidelis.ActionUpdate, s.handleOrderCreate)
+	lp("GET /api/v1/orders/{oid}", fidelis.ActionRead, s.handleOrderGet)
 	lp("POST /api/v1/orders/{oid}/refunds", fidelis.ActionUpdate, s.handleRefund)
 }
 
@@ -502,4 +503,12 @@ func (s *Server) handleRefund(w http.ResponseWriter, r *http.Request) error {
 	}
 	replayed(w, res.Replayed)
 	return writeJSON(w, http.StatusCreated, orderJSON(res))
+}
+
+func (s *Server) handleOrderGet(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.Loyalty.GetOrder(r.Context(), purposeOf(r), r.PathValue("oid"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, orderJSON(res))
 }

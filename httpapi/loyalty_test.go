@@ -288,6 +288,13 @@ func exerciseLoyalty(t *testing.T, cf *conformance, a *app.App, base string) {
 	cf.call(till, "POST", "/api/v1/orders", lp, bad, http.StatusNotFound, idem("o3")...)
 	cf.call(sales, "POST", "/api/v1/orders", fidelis.PurposeSales, order, http.StatusForbidden, idem("o4")...)
 	cf.call(anon, "POST", "/api/v1/orders", lp, order, http.StatusUnauthorized, idem("o5")...)
+	got := cf.call(till, "GET", "/api/v1/orders/"+o["id"].(string), lp, nil, http.StatusOK).JSON(t)
+	if got["points"] != o["points"] || got["id"] != o["id"] {
+		t.Errorf("GET order = %v; want the order as placed %v", got, o)
+	}
+	cf.call(till, "GET", "/api/v1/orders/lod_nope", lp, nil, http.StatusNotFound)
+	cf.call(sales, "GET", "/api/v1/orders/"+o["id"].(string), fidelis.PurposeSales, nil, http.StatusForbidden)
+	cf.call(anon, "GET", "/api/v1/orders/"+o["id"].(string), lp, nil, http.StatusUnauthorized)
 	refunds := "/api/v1/orders/" + o["id"].(string) + "/refunds"
 	cf.call(till, "POST", refunds, lp, map[string]any{"lines": []any{map[string]any{"line": 0, "quantity": 1}}}, http.StatusCreated, idem("rf1")...)
 	cf.call(till, "POST", refunds, lp, map[string]any{"lines": []any{map[string]any{"line": 0, "quantity": 5}}}, http.StatusUnprocessableEntity, idem("rf2")...)

@@ -414,3 +414,28 @@ func (s *Service) orderMediator(ctx context.Context, tx Tx, out *OrderResult) er
 	}
 	return nil
 }
+
+// GetOrder returns an order with the transactions it produced and the mediator, and
+// audits the read.
+func (s *Service) GetOrder(ctx context.Context, p fidelis.Purpose, id string) (*OrderResult, error) {
+	if _, ok := fidelis.ActorFrom(ctx); !ok {
+		return nil, &fidelis.Error{Code: fidelis.EUNAUTHORIZED, Reason: "no_actor", Message: "authentication required"}
+	}
+	if !fidelis.ValidID("lod", id) {
+		return nil, orderNotFound()
+	}
+	out, err := s.orderResult(ctx, id, false)
+	if err != nil {
+		if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
+			return nil, orderNotFound()
+		}
+		return nil, fmt.Errorf("loyalty.GetOrder: %w", err)
+	}
+	if err := s.authorize(ctx, p, fidelis.ActionRead, ActRead, out.Order.Customer); err != nil {
+		return nil, err
+	}
+	if err := s.Store.RecordAudit(ctx, s.Audit.Entry(ctx, auditEvent(ActRead, out.Order.Customer, p))); err != nil {
+		return nil, fmt.Errorf("loyalty.GetOrder: audit: %w", err) // no unaudited read
+	}
+	return out, nil
+}
