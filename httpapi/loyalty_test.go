@@ -361,3 +361,78 @@ func exerciseLoyalty(t *testing.T, cf *conformance, a *app.App, base string) {
 	cf.call(till, "POST", "/api/v1/orders", lp, order, http.StatusConflict, idem("o7")...)                        // left: no more earning
 	cf.call(till, "POST", one+"/redemptions", lp, map[string]any{"points": 1}, http.StatusCreated, idem("r6")...) // points keep their value (L-2)
 }
+
+// TestLoyalty_ConcurrentMixedOperations_L6_L7 runs orders, refunds, redemptions and
+// adjustments for a few members from many concurrent clients, with the expiry job running
+// beside them, and checks that every request gets a proper answer (no deadlock, no
+// internal error) and that the ledger verifies afterwards.
+func TestLoyalty_ConcurrentMixedOperations_L6_L7(t *testing.T) {
+	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
+		a := fidelistest.MustApp(t, b)
+		base := fidelistest.MustServe(t, a)
+		admin := fidelistest.NewClient(t, base, fidelistest.MustToken(t, a, fidelis.RoleAdmin))
+		till := fidelistest.NewClient(t, base, fidelistest.MustToken(t, a, fidelis.RoleLoyaltyManager))
+		prog := loyaltySetup(t, admin)
+		members := []string{loyaltyMember(t, till, prog), loyaltyMember(t, till, prog), loyaltyMember(t, till, prog)}
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		wg.Go(func() {
+			ctx := app.SystemContext(t.Context(), "expiry", fidelis.RoleAdmin)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := a.Loyalty.Expire(ctx, time.Now().AddDate(0, 0, 400), false); err != nil {
+					t.Errorf("Expire beside the clients: %v", err)
+					return
+				}
+			}
+		})
+		var clients sync.WaitGroup
+		for c := range 12 {
+			clients.Go(func() {
+				cl := fidelistest.NewClient(t, base, till.Token)
+				rng := rand.New(rand.NewPCG(uint64(c), 11))
+				var orders []string
+				for i := range 10 {
+					id := members[rng.IntN(len(members))]
+					k := fmt.Sprintf("mix-%d-%d", c, i)
+					var r *fidelistest.Response
+					switch rng.IntN(4) {
+					case 0:
+						r = cl.Do("POST", "/api/v1/orders", lp, map[string]any{"programme_id": prog, "customer_id": id, "ordered_at": time.Now().UTC().Format(time.RFC3339Nano),
+							"channel": "store", "store": "s1", "currency": "EUR", "lines": []any{map[string]any{"gtin": "4006381333931", "category": "grocery", "quantity": 1 + rng.IntN(3), "unit_price_cents": 500 + rng.IntN(5000)}}},
+							"Idempotency-Key", k)
+						if r.Status == http.StatusCreated {
+							orders = append(orders, r.JSON(t)["id"].(string))
+						}
+					case 1:
+						if len(orders) == 0 {
+							continue
+						}
+						r = cl.Do("POST", "/api/v1/orders/"+orders[rng.IntN(len(orders))]+"/refunds", lp, nil, "Idempotency-Key", k)
+					case 2:
+						r = cl.Do("POST", "/api/v1/loyalty/programmes/"+prog+"/members/"+id+"/redemptions", lp, map[string]any{"points": 1 + rng.IntN(40)}, "Idempotency-Key", k)
+					default:
+						r = cl.Do("POST", "/api/v1/loyalty/programmes/"+prog+"/members/"+id+"/adjustments", lp, map[string]any{"points": rng.IntN(60) - 20, "reason": "correction"}, "Idempotency-Key", k)
+					}
+					switch r.Status {
+					case http.StatusCreated, http.StatusConflict, http.StatusUnprocessableEntity: // conflict: already refunded; 422: insufficient points or 0
+					default:
+						t.Errorf("status %d: %s", r.Status, r.Body)
+					}
+				}
+			})
+		}
+		clients.Wait()
+		close(stop)
+		wg.Wait()
+		r, err := a.Loyalty.Verify(app.SystemContext(t.Context(), "test", fidelis.RoleAdmin))
+		if err != nil || !r.OK() {
+			t.Fatalf("Verify after concurrent mixed operations: %v %v", err, r.Problems)
+		}
+		t.Logf("%s: %d transactions, %d lots verified", b.Name, r.Transactions, r.Lots)
+	})
+}
