@@ -27,7 +27,7 @@ func (s *Service) CreateRule(ctx context.Context, r Rule) (*Rule, error) {
 	r.CreatedAt = now
 	err := s.Store.Write(ctx, func(tx Tx) error {
 		if _, err := tx.GetProgramme(ctx, r.Programme); err != nil {
-			return programmeNotFound()
+			return programmeErr(err)
 		}
 		rules, err := tx.Rules(ctx, r.Programme)
 		if err != nil {
@@ -145,7 +145,7 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 	var prog *Programme
 	if err := s.Store.Read(ctx, func(tx Tx) (err error) {
 		if prog, err = tx.GetProgramme(ctx, in.Programme); err != nil {
-			return programmeNotFound()
+			return programmeErr(err)
 		}
 		if _, err := tx.GetMember(ctx, in.Programme, in.Customer, false); err != nil {
 			if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {

@@ -27,7 +27,7 @@ type memberCtx struct {
 func (s *Service) lockMember(ctx context.Context, tx Tx, programme string, customer fidelis.CustomerID) (*memberCtx, error) {
 	p, err := tx.GetProgramme(ctx, programme)
 	if err != nil {
-		return nil, programmeNotFound()
+		return nil, programmeErr(err)
 	}
 	m, err := tx.GetMember(ctx, programme, customer, true)
 	if err != nil {

@@ -70,6 +70,14 @@ func (s *Service) CreateProgramme(ctx context.Context, in ProgrammeInput) (*Prog
 	return p, nil
 }
 
+// programmeErr turns a store's not-found into the programme's; other errors pass.
+func programmeErr(err error) error {
+	if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
+		return programmeNotFound()
+	}
+	return err
+}
+
 func programmeNotFound() error {
 	return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "programme_not_found", Message: "no loyalty programme with this id"}
 }
@@ -299,7 +307,7 @@ func (s *Service) Join(ctx context.Context, p fidelis.Purpose, in MembershipInpu
 			return err
 		}
 		if _, err := tx.GetProgramme(ctx, in.Programme); err != nil {
-			return programmeNotFound()
+			return programmeErr(err)
 		}
 		ok, err := tx.LoyaltyCustomerExists(ctx, in.Customer)
 		if err != nil {

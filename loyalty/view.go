@@ -164,7 +164,7 @@ func (s *Service) Liability(ctx context.Context, programme string, at time.Time)
 	l := &Liability{At: fidelis.UTC(at)}
 	err := s.Store.Snapshot(ctx, func(tx Tx) (err error) {
 		if l.Programme, err = tx.GetProgramme(ctx, programme); err != nil {
-			return programmeNotFound()
+			return programmeErr(err)
 		}
 		l.Points, err = tx.MemberPoints(ctx, programme, l.At)
 		return err
