@@ -114,6 +114,8 @@ func (s *Service) expireMember(ctx context.Context, k memberKey, now time.Time) 
 		t.Postings = append(t.Postings, Posting{Account: AccountExpiry, Amount: total})
 		terms := applicable(mc.terms, mc.m.TermsVersion, now)
 		t.TermsVersion = termsVersion(terms)
+		// Expiry follows the terms' own clause: the terms version is the rule cited.
+		t.RuleID, t.RuleVersion = "terms.expiry", t.TermsVersion
 		months := 0
 		if terms != nil {
 			months = terms.ExpiryMonths

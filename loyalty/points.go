@@ -134,6 +134,8 @@ func (s *Service) Redeem(ctx context.Context, p fidelis.Purpose, in RedeemInput)
 		debits, touched := consumeFIFO(lots, in.Customer, in.Points, "")
 		t.Postings = append(debits, Posting{Account: AccountRedemption, Amount: in.Points})
 		t.TermsVersion = termsVersion(applicable(mc.terms, mc.m.TermsVersion, now))
+		// Redemption follows the terms' own clause: the terms version is the rule cited.
+		t.RuleID, t.RuleVersion = "terms.redemption", t.TermsVersion
 		t.Reason = Text{FR: fmt.Sprintf("%d point%s utilisé%s", in.Points, plural(in.Points), plural(in.Points)), EN: fmt.Sprintf("%d point%s redeemed", in.Points, plural(in.Points))}
 		if err := s.post(ctx, tx, mc.m, t, nil, touched); err != nil {
 			return err
