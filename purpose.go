@@ -77,6 +77,9 @@ const (
 	// ActionManageRecipients covers the recipients and processors registry and its
 	// webhooks (D-4, R-9).
 	ActionManageRecipients Action = "manage_recipients"
+	// ActionManageLoyalty covers loyalty programmes, terms, rules and ledger reports: no
+	// personal data, so no purpose.
+	ActionManageLoyalty Action = "manage_loyalty"
 )
 
 // Field names a personal-data field of a customer. Field names, never values, appear in

@@ -24,6 +24,7 @@ import (
 	"github.com/fidelis/fidelis/consent"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/httpapi"
+	"github.com/fidelis/fidelis/loyalty"
 	"github.com/fidelis/fidelis/mailer"
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/recipient"
@@ -79,6 +80,7 @@ type App struct {
 	Consents  *consent.Service
 	States    *privacy.StateService
 	Rights    *rights.Service
+	Loyalty   *loyalty.Service
 	Auth      *auth.Service
 	Register  *register.Service
 	Mailer    *mailer.Sender // nil when no SMTP server is configured
@@ -160,6 +162,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Consents = &consent.Service{Store: store.Consents{DB: db}, Registry: reg, Audit: a.AuditLog, Ages: a.Customers, Now: cfg.Now}
 	a.States = &privacy.StateService{Store: store.States{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Suppress: suppressor{a}}
 	a.Rights = a.newRights()
+	a.Loyalty = &loyalty.Service{Store: store.Loyalty{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Profiles: a.loyaltyProfile}
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
 	a.Mailer = sender
 	a.Register = &register.Service{Registry: reg, Controller: cfg.Controller, RegistryDate: regDate}
@@ -182,6 +185,7 @@ func (a *App) Handler() http.Handler {
 	s.Register = a.Register
 	s.Recipients = a.Recipients
 	s.Rights = a.Rights
+	s.Loyalty = a.Loyalty
 	if a.Config.WebHandler != nil {
 		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
 	}
@@ -233,6 +237,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	wg.Go(func() { a.Sealer.Run(jobs, interval) })
 	wg.Go(func() { a.Dispatcher.Run(jobs, a.webhookInterval()) })
 	wg.Go(func() { a.rightsDaily(jobs) })
+	wg.Go(func() { a.runLoyaltyJobs(jobs, time.Hour) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

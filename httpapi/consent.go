@@ -12,24 +12,24 @@ import (
 	"github.com/fidelis/fidelis/privacy"
 )
 
-// members decodes the members of a strict JSON object one by one, collecting per-field
+// memberReader decodes the members of a strict JSON object one by one, collecting per-field
 // errors; unknown members are reported by done.
-type members struct {
+type memberReader struct {
 	obj  map[string]json.RawMessage
 	seen map[string]bool
 	errs []fidelis.FieldError
 }
 
-func newMembers(obj map[string]json.RawMessage) *members {
-	return &members{obj: obj, seen: map[string]bool{}}
+func newMembers(obj map[string]json.RawMessage) *memberReader {
+	return &memberReader{obj: obj, seen: map[string]bool{}}
 }
 
-func (m *members) bad(field, rule, msg string) {
+func (m *memberReader) bad(field, rule, msg string) {
 	m.errs = append(m.errs, fidelis.FieldError{Field: field, Rule: rule, Message: msg})
 }
 
 // str returns member k as a string ("" when absent or null).
-func (m *members) str(k string) string {
+func (m *memberReader) str(k string) string {
 	m.seen[k] = true
 	raw, ok := m.obj[k]
 	if !ok {
@@ -43,7 +43,7 @@ func (m *members) str(k string) string {
 }
 
 // integer returns member k as an integer (0 when absent or null).
-func (m *members) integer(k string) int {
+func (m *memberReader) integer(k string) int {
 	m.seen[k] = true
 	raw, ok := m.obj[k]
 	if !ok || string(raw) == "null" {
@@ -57,7 +57,7 @@ func (m *members) integer(k string) int {
 }
 
 // boolean returns member k as a boolean (false when absent or null).
-func (m *members) boolean(k string) bool {
+func (m *memberReader) boolean(k string) bool {
 	m.seen[k] = true
 	raw, ok := m.obj[k]
 	if !ok || string(raw) == "null" {
@@ -71,7 +71,7 @@ func (m *members) boolean(k string) bool {
 }
 
 // timestamp returns member k as an RFC 3339 time (zero when absent or null).
-func (m *members) timestamp(k string) time.Time {
+func (m *memberReader) timestamp(k string) time.Time {
 	s := m.str(k)
 	if s == "" {
 		return time.Time{}
@@ -84,7 +84,7 @@ func (m *members) timestamp(k string) time.Time {
 }
 
 // done reports unknown members and the collected errors.
-func (m *members) done() error {
+func (m *memberReader) done() error {
 	for _, k := range slices.Sorted(maps.Keys(m.obj)) {
 		if !m.seen[k] {
 			m.bad(memberName(k), "unknown_field", "is not a known member")

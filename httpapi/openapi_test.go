@@ -1072,6 +1072,7 @@ func TestOpenAPI_Conformance(t *testing.T) {
 		cf.call(anon, "GET", "/privacy.json", "", nil, http.StatusOK, "Accept-Language", "en-GB,en;q=0.8")
 		cf.call(anon, "GET", "/privacy.json?lang=xx", "", nil, http.StatusUnprocessableEntity)
 		rightsConformance(t, cf, a, admin, dpo, support, anon)
+		exerciseLoyalty(t, cf, a, base)
 
 		// 503: a server whose database does not answer.
 		down := httptest.NewServer((&httpapi.Server{DB: deadDB{}, Logger: slog.New(slog.DiscardHandler)}).Handler())

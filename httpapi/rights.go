@@ -38,9 +38,6 @@ func (s *Server) rightsRoutes(api func(string, handler)) {
 	rp("GET /api/v1/rights-requests/{id}/export", fidelis.ActionExport, s.handleRightsExport)
 }
 
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-func textJSON(t rights.Text) map[string]string { return map[string]string{"fr": t.FR, "en": t.EN} }
 
 // RightsCaseJSON renders a case: IDs, codes, dates and the generated letters; no personal
 // value.

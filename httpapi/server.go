@@ -20,6 +20,7 @@ import (
 	"github.com/fidelis/fidelis/auth"
 	"github.com/fidelis/fidelis/consent"
 	"github.com/fidelis/fidelis/customer"
+	"github.com/fidelis/fidelis/loyalty"
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
@@ -46,6 +47,7 @@ type Server struct {
 	Consents  *consent.Service
 	States    *privacy.StateService
 	Rights    *rights.Service
+	Loyalty   *loyalty.Service
 	Auth      *auth.Service
 	Registry  *privacy.Registry
 	Register  *register.Service
@@ -125,6 +127,7 @@ func (s *Server) Handler() http.Handler {
 	pd("GET /api/v1/customers/{id}/recipients", fidelis.ActionRead, s.handleCustomerRecipients)
 	s.recipientRoutes(api)
 	s.rightsRoutes(api)
+	s.loyaltyRoutes(api)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		// The path may exist with other methods: then it is 405 with Allow, as HTTP says.
 		var allow []string

@@ -97,14 +97,14 @@ func DefaultGrants() []RoleGrant {
 	return []RoleGrant{
 		{Role: fidelis.RoleAdmin,
 			Purposes: P(fidelis.PurposeCustomerService, fidelis.PurposeDataProtection, fidelis.PurposeAudit),
-			Actions:  A(read, create, update, erase, export, acc, fidelis.ActionManageTokens, fidelis.ActionManageUsers, fidelis.ActionVerifyAudit, fidelis.ActionManagePrivacy, fidelis.ActionReadRegister, fidelis.ActionManageRecipients)},
+			Actions:  A(read, create, update, erase, export, acc, fidelis.ActionManageTokens, fidelis.ActionManageUsers, fidelis.ActionVerifyAudit, fidelis.ActionManagePrivacy, fidelis.ActionReadRegister, fidelis.ActionManageRecipients, fidelis.ActionManageLoyalty)},
 		{Role: fidelis.RoleDPO,
 			Purposes: P(fidelis.PurposeDataProtection, fidelis.PurposeLegalClaims, fidelis.PurposeAudit, fidelis.PurposeCustomerService),
 			Actions:  A(read, update, export, erase, acc, fidelis.ActionVerifyAudit, fidelis.ActionManagePrivacy, fidelis.ActionReadRegister, fidelis.ActionManageRecipients)},
 		{Role: fidelis.RoleSales, Purposes: P(fidelis.PurposeSales, fidelis.PurposeCustomerService), Actions: A(read, create, update)},
 		{Role: fidelis.RoleMarketing, Purposes: P(fidelis.PurposeMarketingEmail, fidelis.PurposeMarketingSMS, fidelis.PurposeAnalytics), Actions: A(read)},
 		{Role: fidelis.RoleSupport, Purposes: P(fidelis.PurposeCustomerService), Actions: A(read, create, update)},
-		{Role: fidelis.RoleLoyaltyManager, Purposes: P(fidelis.PurposeLoyalty, fidelis.PurposeCustomerService), Actions: A(read, create, update)},
+		{Role: fidelis.RoleLoyaltyManager, Purposes: P(fidelis.PurposeLoyalty, fidelis.PurposeCustomerService), Actions: A(read, create, update, fidelis.ActionManageLoyalty)},
 		{Role: fidelis.RoleAuditor, Purposes: P(fidelis.PurposeAudit), Actions: A(acc, fidelis.ActionVerifyAudit, fidelis.ActionReadRegister)},
 	}
 }

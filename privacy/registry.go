@@ -25,19 +25,8 @@ type Purpose struct {
 	ConsentChannels []Channel `json:"consent_channels,omitempty"`
 }
 
-// Text is a short text in French and English.
-type Text struct {
-	FR string `json:"fr"`
-	EN string `json:"en"`
-}
-
-// In returns the text in lang ("fr" or anything else for English).
-func (t Text) In(lang string) string {
-	if lang == "fr" {
-		return t.FR
-	}
-	return t.EN
-}
+// Text is a short text in French and English (fidelis.Text).
+type Text = fidelis.Text
 
 // Allows reports whether the purpose may use field f.
 func (p *Purpose) Allows(f fidelis.Field) bool { return slices.Contains(p.Fields, f) }

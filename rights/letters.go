@@ -2,22 +2,12 @@ package rights
 
 import (
 	"fmt"
+	"github.com/fidelis/fidelis"
 	"strings"
 )
 
-// Text is a text in French and English.
-type Text struct {
-	FR string `json:"fr"`
-	EN string `json:"en"`
-}
-
-// In returns the text in lang ("fr", or English otherwise).
-func (t Text) In(lang string) string {
-	if lang == "fr" {
-		return t.FR
-	}
-	return t.EN
-}
+// Text is a text in French and English (fidelis.Text).
+type Text = fidelis.Text
 
 // KindText names each kind of request.
 var kindText = map[Kind]Text{

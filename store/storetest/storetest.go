@@ -76,6 +76,11 @@ func Run(t *testing.T, open Opener) {
 		{"Rights/CaseRoundTripAndVersion_R1", testRightsRoundTrip},
 		{"Rights/ListByDueWithFilters_R1", testRightsList},
 		{"Suppression/ListExpiryPurge_R15", testSuppressionList},
+		{"Loyalty/ProgrammeTermsMemberRoundTrip", testLoyaltyProgrammeTerms},
+		{"Loyalty/MemberVersionCheck_EPRECONDITION", testLoyaltyMemberVersion},
+		{"Loyalty/MemberLockSerialises_L7", testLoyaltyMemberLock},
+		{"Loyalty/LedgerLotsFIFOAndLiability_L6", testLoyaltyLedgerAndLots},
+		{"Loyalty/IdempotencyClaimKeepsFirst_L7", testLoyaltyIdempotency},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

@@ -1,0 +1,441 @@
+package loyalty
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fidelis/fidelis"
+)
+
+// CreateRule publishes a new version of an earning rule (administrative action). Versions
+// are immutable; the new one governs orders placed from now on.
+func (s *Service) CreateRule(ctx context.Context, r Rule) (*Rule, error) {
+	if err := s.CheckManage(ctx); err != nil {
+		return nil, err
+	}
+	if !fidelis.ValidID("lpg", r.Programme) {
+		return nil, programmeNotFound()
+	}
+	slices.Sort(r.Countries)
+	if errs := r.validate(); len(errs) > 0 {
+		return nil, fidelis.Invalid(errs...)
+	}
+	now := s.now()
+	r.CreatedAt = now
+	err := s.Store.Write(ctx, func(tx Tx) error {
+		if _, err := tx.GetProgramme(ctx, r.Programme); err != nil {
+			return programmeErr(err)
+		}
+		rules, err := tx.Rules(ctx, r.Programme)
+		if err != nil {
+			return err
+		}
+		r.Version = 1
+		for _, o := range rules {
+			if o.ID == r.ID {
+				r.Version = o.Version + 1
+			}
+		}
+		if err := tx.InsertRule(ctx, &r); err != nil {
+			return err
+		}
+		return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.rule_published", r.Programme, map[string]any{"programme_id": r.Programme, "rule_id": r.ID, "version": r.Version}))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loyalty.CreateRule: %w", err)
+	}
+	return &r, nil
+}
+
+// OrderInput is a purchase to record and earn on.
+type OrderInput struct {
+	Programme string             `json:"programme_id"`
+	Customer  fidelis.CustomerID `json:"customer_id"`
+	OrderedAt time.Time          `json:"ordered_at"`
+	Channel   string             `json:"channel"`
+	Store     string             `json:"store"`
+	Currency  string             `json:"currency"`
+	Lines     []OrderLine        `json:"lines"`
+	Key       string             `json:"-"`
+}
+
+// OrderResult is a recorded order and the transactions it produced.
+type OrderResult struct {
+	Order        *Order
+	Transactions []*Transaction
+	Replayed     bool
+	// Mediator is the consumer mediator of the terms that govern the member, shown on
+	// order confirmations (X-2).
+	Mediator *Mediator
+}
+
+var orderChannels = []string{"store", "web", "app", "phone"}
+
+func (in *OrderInput) validate(now time.Time) error {
+	var errs []fidelis.FieldError
+	bad := func(f, rule, msg string) { errs = append(errs, fidelis.FieldError{Field: f, Rule: rule, Message: msg}) }
+	if in.OrderedAt.IsZero() || in.OrderedAt.After(now.Add(5*time.Minute)) || in.OrderedAt.Before(now.AddDate(-1, 0, 0)) {
+		bad("ordered_at", "out_of_range", "must be a time within the last year, not in the future")
+	}
+	if !slices.Contains(orderChannels, in.Channel) {
+		bad("channel", "invalid", "must be one of "+strings.Join(orderChannels, ", "))
+	}
+	if !validRef(in.Store) {
+		bad("store", "invalid", "a store code: at most 64 characters, letters, digits and - _ . : /")
+	}
+	if !slices.Contains(currencies, in.Currency) {
+		bad("currency", "invalid_currency", "must be one of "+strings.Join(currencies, ", "))
+	}
+	if len(in.Lines) == 0 || len(in.Lines) > 500 {
+		bad("lines", "out_of_range", "an order has 1 to 500 lines")
+	}
+	for i, l := range in.Lines {
+		f := fmt.Sprintf("lines.%d.", i)
+		if !ValidGTIN(l.GTIN) {
+			bad(f+"gtin", "invalid_gtin", "is not a GTIN-8, -12, -13 or -14 with a valid check digit")
+		}
+		if !slugRE.MatchString(l.Category) {
+			bad(f+"category", "invalid", "a category code: lower-case letters, digits, - and _")
+		}
+		if l.Quantity < 1 || l.Quantity > 10_000 {
+			bad(f+"quantity", "out_of_range", "must be from 1 to 10000")
+		}
+		if l.UnitPriceCents < 0 || l.UnitPriceCents > 100_000_000 {
+			bad(f+"unit_price_cents", "out_of_range", "must be from 0 to 100000000")
+		}
+		if l.PromotionCents < 0 || l.PromotionCents > l.Quantity*l.UnitPriceCents {
+			bad(f+"promotion_cents", "out_of_range", "must be from 0 to the line amount")
+		}
+		if l.Refunded != 0 {
+			bad(f+"refunded", "read_only", "is set by refunds")
+		}
+	}
+	if len(errs) > 0 {
+		return fidelis.Invalid(errs...)
+	}
+	return nil
+}
+
+// PlaceOrder records a member's purchase and earns points under each of the programme's
+// rules that covers it (L-3): one transaction per rule, citing the rule version and the
+// terms version that apply to the member, with the reason in French and English.
+func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInput) (*OrderResult, error) {
+	if err := s.authorize(ctx, p, fidelis.ActionUpdate, ActOrder, in.Customer); err != nil {
+		return nil, err
+	}
+	if !fidelis.ValidID("lpg", in.Programme) {
+		return nil, programmeNotFound()
+	}
+	now := s.now()
+	in.OrderedAt = fidelis.UTC(in.OrderedAt)
+	if err := in.validate(now); err != nil {
+		return nil, err
+	}
+	if err := ValidKey(in.Key); err != nil {
+		return nil, err
+	}
+	o := &Order{ID: fidelis.NewID("lod", now), Programme: in.Programme, Customer: in.Customer, OrderedAt: in.OrderedAt, Channel: in.Channel,
+		Store: in.Store, Currency: in.Currency, Lines: in.Lines, CreatedAt: now}
+	// Eligibility needs the member's country and birth date only when a rule sets conditions;
+	// they are read (and the read audited) before the write transaction.
+	var rules []*Rule
+	var prog *Programme
+	if err := s.Store.Read(ctx, func(tx Tx) (err error) {
+		if prog, err = tx.GetProgramme(ctx, in.Programme); err != nil {
+			return programmeErr(err)
+		}
+		if _, err := tx.GetMember(ctx, in.Programme, in.Customer, false); err != nil {
+			if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
+				return notMember()
+			}
+			return err
+		}
+		all, err := tx.Rules(ctx, in.Programme)
+		rules = rulesAt(all, in.OrderedAt)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("loyalty.PlaceOrder: %w", err)
+	}
+	if prog.Currency != in.Currency {
+		return nil, invalid("currency", "mismatch", "must be the programme's currency, "+prog.Currency)
+	}
+	var profile Profile
+	for _, r := range rules {
+		if (len(r.Countries) > 0 || r.MinAge > 0) && s.Profiles != nil {
+			var err error
+			if profile, err = s.Profiles(ctx, in.Customer); err != nil {
+				return nil, fmt.Errorf("loyalty.PlaceOrder: profile: %w", err)
+			}
+			break
+		}
+	}
+	out := &OrderResult{Order: o}
+	var prev string
+	err := s.Store.Write(ctx, func(tx Tx) (err error) {
+		if prev, err = s.claim(ctx, tx, in.Key, in.Programme, "order", in, o.ID); err != nil || prev != "" {
+			return err
+		}
+		mc, err := s.lockMember(ctx, tx, in.Programme, in.Customer)
+		if err != nil {
+			return err
+		}
+		if !mc.m.Active() {
+			return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "member_left", Message: "the customer left the programme; purchases no longer earn points"}
+		}
+		if err := tx.InsertOrder(ctx, o); err != nil {
+			return err
+		}
+		terms := applicable(mc.terms, mc.m.TermsVersion, in.OrderedAt)
+		if terms != nil {
+			out.Mediator = &terms.Mediator
+		}
+		all, err := tx.Rules(ctx, in.Programme)
+		if err != nil {
+			return err
+		}
+		rules := rulesAt(all, in.OrderedAt)
+		whole := func(i int) int64 { return o.Lines[i].Quantity }
+		for _, r := range rules {
+			if !r.inWindow(in.OrderedAt) {
+				continue
+			}
+			if ok, _ := r.eligible(profile, in.OrderedAt); !ok {
+				continue
+			}
+			e := r.Earn(o.Lines, whole, o.Currency)
+			if e.Points <= 0 {
+				continue
+			}
+			t := &Transaction{ID: fidelis.NewID("ltx", now), Programme: in.Programme, Customer: in.Customer, Kind: KindEarn, At: now,
+				RuleID: r.ID, RuleVersion: r.Version, TermsVersion: termsVersion(terms), Reason: e.Reason, Reference: o.ID}
+			lot := earn(mc.m, terms, t, e.Points, now)
+			if err := s.post(ctx, tx, mc.m, t, lot, nil); err != nil {
+				return err
+			}
+			out.Transactions = append(out.Transactions, t)
+		}
+		if err := s.auditIn(ctx, tx, ActOrder, p, in.Customer); err != nil {
+			return err
+		}
+		return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.order_recorded", string(in.Customer), map[string]any{"programme_id": in.Programme, "customer_id": in.Customer, "order_id": o.ID}))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loyalty.PlaceOrder: %w", err)
+	}
+	if prev != "" {
+		return s.orderResult(ctx, prev, true)
+	}
+	return out, nil
+}
+
+func (s *Service) orderResult(ctx context.Context, id string, replayed bool) (*OrderResult, error) {
+	out := &OrderResult{Replayed: replayed}
+	err := s.Store.Read(ctx, func(tx Tx) (err error) {
+		if out.Order, err = tx.GetOrder(ctx, id); err != nil {
+			return err
+		}
+		if out.Transactions, err = tx.TxsByReference(ctx, out.Order.Programme, id); err != nil {
+			return err
+		}
+		return s.orderMediator(ctx, tx, out)
+	})
+	return out, err
+}
+
+// RefundLine refunds some units of one order line.
+type RefundLine struct {
+	Line     int   `json:"line"`
+	Quantity int64 `json:"quantity"`
+}
+
+// RefundInput refunds an order as a whole (Lines empty) or some of its lines.
+type RefundInput struct {
+	Order string       `json:"order_id"`
+	Lines []RefundLine `json:"lines"`
+	Key   string       `json:"-"`
+}
+
+// Refund records a refund and takes back exactly the points the refunded part earned (L-5):
+// for each rule that earned on the order, the basket that remains is re-evaluated under the
+// same rule version, and the difference with what is still credited is reversed. A refund
+// that takes the basket under a rule's minimum therefore takes back all of its points. What
+// the member already spent becomes a debt settled by their next earnings (see reverse).
+func (s *Service) Refund(ctx context.Context, p fidelis.Purpose, in RefundInput) (*OrderResult, error) {
+	if _, ok := fidelis.ActorFrom(ctx); !ok {
+		return nil, &fidelis.Error{Code: fidelis.EUNAUTHORIZED, Reason: "no_actor", Message: "authentication required"}
+	}
+	if !fidelis.ValidID("lod", in.Order) {
+		return nil, orderNotFound()
+	}
+	var o *Order
+	if err := s.Store.Read(ctx, func(tx Tx) (err error) { o, err = tx.GetOrder(ctx, in.Order); return err }); err != nil {
+		if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
+			return nil, orderNotFound()
+		}
+		return nil, err
+	}
+	if err := s.authorize(ctx, p, fidelis.ActionUpdate, ActRefund, o.Customer); err != nil {
+		return nil, err
+	}
+	if len(in.Lines) > len(o.Lines) {
+		return nil, invalid("lines", "out_of_range", "more lines than the order has")
+	}
+	if err := ValidKey(in.Key); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	refID := fidelis.NewID("lrf", now)
+	out := &OrderResult{}
+	var prev string
+	err := s.Store.Write(ctx, func(tx Tx) (err error) {
+		if prev, err = s.claim(ctx, tx, in.Key, o.Programme, "refund", in, in.Order); err != nil || prev != "" {
+			return err
+		}
+		mc, err := s.lockMember(ctx, tx, o.Programme, o.Customer)
+		if err != nil {
+			return err
+		}
+		// Re-read under the member lock: refunds of one order serialise.
+		if o, err = tx.GetOrder(ctx, in.Order); err != nil {
+			return err
+		}
+		if len(in.Lines) == 0 {
+			for i := range o.Lines {
+				if left := o.Lines[i].Quantity - o.Lines[i].Refunded; left > 0 {
+					in.Lines = append(in.Lines, RefundLine{Line: i, Quantity: left})
+				}
+			}
+			if len(in.Lines) == 0 {
+				return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "already_refunded", Message: "the order was already refunded in full"}
+			}
+		}
+		for i, rl := range in.Lines {
+			if rl.Line < 0 || rl.Line >= len(o.Lines) {
+				return invalid(fmt.Sprintf("lines.%d.line", i), "out_of_range", "is not a line of the order")
+			}
+			l := &o.Lines[rl.Line]
+			if rl.Quantity < 1 || rl.Quantity > l.Quantity-l.Refunded {
+				return invalid(fmt.Sprintf("lines.%d.quantity", i), "out_of_range", fmt.Sprintf("must be from 1 to the %d unit(s) not yet refunded", l.Quantity-l.Refunded))
+			}
+			l.Refunded += rl.Quantity
+		}
+		if err := tx.UpdateOrder(ctx, o); err != nil {
+			return err
+		}
+		txs, err := tx.TxsByReference(ctx, o.Programme, o.ID)
+		if err != nil {
+			return err
+		}
+		// Net points still credited per rule version.
+		type key struct {
+			id string
+			v  int
+		}
+		credited := map[key]int64{}
+		origin := map[key]*Transaction{}
+		var order []key
+		for _, t := range txs {
+			k := key{t.RuleID, t.RuleVersion}
+			for _, p := range t.Postings {
+				if p.Account == AccountIssuance {
+					credited[k] -= p.Amount
+				}
+			}
+			if t.Kind == KindEarn {
+				origin[k] = t
+				order = append(order, k)
+			}
+		}
+		kept := func(i int) int64 { return o.Lines[i].Quantity - o.Lines[i].Refunded }
+		lots, err := tx.OpenLots(ctx, o.Programme, o.Customer)
+		if err != nil {
+			return err
+		}
+		for _, k := range order {
+			r, err := tx.GetRule(ctx, o.Programme, k.id, k.v)
+			if err != nil {
+				return err
+			}
+			should := r.Earn(o.Lines, kept, o.Currency).Points
+			back := credited[k] - should
+			if back <= 0 {
+				continue
+			}
+			orig := origin[k]
+			t := &Transaction{ID: fidelis.NewID("ltx", now), Programme: o.Programme, Customer: o.Customer, Kind: KindReverse, At: now,
+				RuleID: k.id, RuleVersion: k.v, TermsVersion: orig.TermsVersion, Reference: o.ID,
+				Reason: Text{
+					FR: fmt.Sprintf("%d point%s repris : remboursement %s de la commande, règle « %s » v%d", back, plural(back), refID, k.id, k.v),
+					EN: fmt.Sprintf("%d point%s taken back: refund %s of the order, rule %q v%d", back, plural(back), refID, k.id, k.v),
+				}}
+			touched := reverse(mc.m, lots, orig, t, back)
+			if err := s.post(ctx, tx, mc.m, t, nil, touched); err != nil {
+				return err
+			}
+			out.Transactions = append(out.Transactions, t)
+		}
+		if err := s.auditIn(ctx, tx, ActRefund, p, o.Customer); err != nil {
+			return err
+		}
+		return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.order_refunded", string(o.Customer), map[string]any{"programme_id": o.Programme, "customer_id": o.Customer, "order_id": o.ID, "refund_id": refID}))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loyalty.Refund: %w", err)
+	}
+	if prev != "" {
+		return s.orderResult(ctx, prev, true)
+	}
+	out.Order = o
+	if err := s.Store.Read(ctx, func(tx Tx) error { return s.orderMediator(ctx, tx, out) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func orderNotFound() error {
+	return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "order_not_found", Message: "no order with this id"}
+}
+
+// orderMediator sets the mediator of the terms that govern the order's member now (X-2).
+func (s *Service) orderMediator(ctx context.Context, tx Tx, out *OrderResult) error {
+	m, err := tx.GetMember(ctx, out.Order.Programme, out.Order.Customer, false)
+	if err != nil {
+		return err
+	}
+	terms, err := tx.ListTerms(ctx, out.Order.Programme)
+	if err != nil {
+		return err
+	}
+	if t := applicable(terms, m.TermsVersion, s.now()); t != nil {
+		out.Mediator = &t.Mediator
+	}
+	return nil
+}
+
+// GetOrder returns an order with the transactions it produced and the mediator (X-2), and
+// audits the read.
+func (s *Service) GetOrder(ctx context.Context, p fidelis.Purpose, id string) (*OrderResult, error) {
+	if _, ok := fidelis.ActorFrom(ctx); !ok {
+		return nil, &fidelis.Error{Code: fidelis.EUNAUTHORIZED, Reason: "no_actor", Message: "authentication required"}
+	}
+	if !fidelis.ValidID("lod", id) {
+		return nil, orderNotFound()
+	}
+	out, err := s.orderResult(ctx, id, false)
+	if err != nil {
+		if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
+			return nil, orderNotFound()
+		}
+		return nil, fmt.Errorf("loyalty.GetOrder: %w", err)
+	}
+	if err := s.authorize(ctx, p, fidelis.ActionRead, ActRead, out.Order.Customer); err != nil {
+		return nil, err
+	}
+	if err := s.Store.RecordAudit(ctx, s.Audit.Entry(ctx, auditEvent(ActRead, out.Order.Customer, p))); err != nil {
+		return nil, fmt.Errorf("loyalty.GetOrder: audit: %w", err) // no unaudited read
+	}
+	return out, nil
+}
