@@ -327,6 +327,8 @@ func TestRestriction_FreezesProcessing_R10(t *testing.T) {
 			t.Errorf("Export(data_protection) while restricted = %v; want allowed: the customer's own request", err)
 		}
 		checkReason(t, "Get(marketing_email, consented) while restricted", readMail(a, id), "")
+		_, err = a.Loyalty.Member(loyalty, fidelis.PurposeLoyalty, id, "", 10)
+		checkReason(t, "Loyalty.Member while restricted", err, "restricted")
 		// Recording a withdrawal stays possible while restricted (C-2).
 		mustRecord(t, a, id, consent.Input{Purpose: email, Channel: privacy.ChannelEmail, Decision: privacy.ConsentWithdrawn})
 		if _, err := a.States.Lift(dpo, dp, id, privacy.LiftAccuracyVerified); err != nil {

@@ -38,7 +38,6 @@ func (s *Server) rightsRoutes(api func(string, handler)) {
 	rp("GET /api/v1/rights-requests/{id}/export", fidelis.ActionExport, s.handleRightsExport)
 }
 
-
 // RightsCaseJSON renders a case: IDs, codes, dates and the generated letters; no personal
 // value.
 func RightsCaseJSON(svc *rights.Service, c *rights.Case) map[string]any {

@@ -38,6 +38,9 @@ type Service struct {
 	Audit    *audit.Log
 	Now      func() time.Time
 	Profiles ProfileSource
+	// Lawfulness decides, for a member, whether the loyalty purpose may process them now
+	// (restriction R-10, retention T-7); nil means the role check only.
+	Lawfulness privacy.Lawfulness
 	// NoticeDays is how long before expiry members get notice (L-4); 0 means 30.
 	NoticeDays int
 }
@@ -59,6 +62,10 @@ func (s *Service) authorize(ctx context.Context, p fidelis.Purpose, a fidelis.Ac
 		// P-1: the loyalty ledger and memberships are processed for the loyalty purpose only,
 		// whatever else another purpose covers.
 		err = fidelis.Refusal("action_not_covered", fmt.Sprintf("purpose %q does not cover loyalty operations; use purpose %q", p, fidelis.PurposeLoyalty))
+	}
+	if err == nil && subject != "" && s.Lawfulness != nil {
+		// P-3, R-10: the lawfulness of processing this member now (restriction, retention).
+		err = s.Lawfulness.Lawful(ctx, p, subject)
 	}
 	if err != nil {
 		if fidelis.AsError(err).Reason == "purpose_unknown" {

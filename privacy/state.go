@@ -322,3 +322,25 @@ func (s *StateService) State(ctx context.Context, p fidelis.Purpose, id fidelis.
 	}
 	return st, nil
 }
+
+// Lawfulness decides whether purpose p may process customer id now; other domains (the
+// loyalty ledger, campaigns) call it after their role check.
+type Lawfulness interface {
+	// Lawful returns nil or the EFORBIDDEN refusal of Purpose.Lawful.
+	Lawful(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) error
+}
+
+var _ Lawfulness = (*StateService)(nil)
+
+// Lawful implements Lawfulness from the subject's stored state.
+func (s *StateService) Lawful(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) error {
+	d, err := s.Registry.Purpose(p)
+	if err != nil {
+		return err
+	}
+	var st *SubjectState
+	if err := s.Store.Read(ctx, func(tx StateTx) (err error) { st, err = tx.SubjectState(ctx, id); return err }); err != nil {
+		return fmt.Errorf("privacy: subject state: %w", err)
+	}
+	return d.Lawful(st)
+}
