@@ -150,19 +150,19 @@ func (s *Service) WritePortability(ctx context.Context, p fidelis.Purpose, w io.
 }
 
 var fieldText = map[fidelis.Field]Text{
-	fidelis.FieldGivenName: {"Prénom", "Given name"}, fidelis.FieldFamilyName: {"Nom", "Family name"},
-	fidelis.FieldEmail: {"Adresse e-mail", "E-mail address"}, fidelis.FieldPhone: {"Téléphone", "Telephone"},
-	fidelis.FieldBirthDate: {"Date de naissance", "Date of birth"}, fidelis.FieldStreet: {"Adresse", "Street"},
-	fidelis.FieldPostalCode: {"Code postal", "Postal code"}, fidelis.FieldCity: {"Ville", "City"},
-	fidelis.FieldCountry: {"Pays", "Country"}, fidelis.FieldLocale: {"Langue", "Language"},
-	fidelis.FieldAttributes: {"Attributs personnalisés", "Custom attributes"},
+	fidelis.FieldGivenName: {FR: "Prénom", EN: "Given name"}, fidelis.FieldFamilyName: {FR: "Nom", EN: "Family name"},
+	fidelis.FieldEmail: {FR: "Adresse e-mail", EN: "E-mail address"}, fidelis.FieldPhone: {FR: "Téléphone", EN: "Telephone"},
+	fidelis.FieldBirthDate: {FR: "Date de naissance", EN: "Date of birth"}, fidelis.FieldStreet: {FR: "Adresse", EN: "Street"},
+	fidelis.FieldPostalCode: {FR: "Code postal", EN: "Postal code"}, fidelis.FieldCity: {FR: "Ville", EN: "City"},
+	fidelis.FieldCountry: {FR: "Pays", EN: "Country"}, fidelis.FieldLocale: {FR: "Langue", EN: "Language"},
+	fidelis.FieldAttributes: {FR: "Attributs personnalisés", EN: "Custom attributes"},
 }
 
 var basisText = map[fidelis.LawfulBasis]Text{
-	fidelis.BasisConsent:            {"votre consentement (art. 6(1)(a) RGPD)", "your consent (GDPR art. 6(1)(a))"},
-	fidelis.BasisContract:           {"l'exécution d'un contrat (art. 6(1)(b) RGPD)", "performance of a contract (GDPR art. 6(1)(b))"},
-	fidelis.BasisLegalObligation:    {"une obligation légale (art. 6(1)(c) RGPD)", "a legal obligation (GDPR art. 6(1)(c))"},
-	fidelis.BasisLegitimateInterest: {"notre intérêt légitime (art. 6(1)(f) RGPD)", "our legitimate interest (GDPR art. 6(1)(f))"},
+	fidelis.BasisConsent:            {FR: "votre consentement (art. 6(1)(a) RGPD)", EN: "your consent (GDPR art. 6(1)(a))"},
+	fidelis.BasisContract:           {FR: "l'exécution d'un contrat (art. 6(1)(b) RGPD)", EN: "performance of a contract (GDPR art. 6(1)(b))"},
+	fidelis.BasisLegalObligation:    {FR: "une obligation légale (art. 6(1)(c) RGPD)", EN: "a legal obligation (GDPR art. 6(1)(c))"},
+	fidelis.BasisLegitimateInterest: {FR: "notre intérêt légitime (art. 6(1)(f) RGPD)", EN: "our legitimate interest (GDPR art. 6(1)(f))"},
 }
 
 var accessTmpl = template.Must(template.New("access").Parse(`<!DOCTYPE html>

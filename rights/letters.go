@@ -11,38 +11,38 @@ type Text = fidelis.Text
 
 // KindText names each kind of request.
 var kindText = map[Kind]Text{
-	KindAccess:        {"droit d'accès (article 15 du RGPD)", "right of access (GDPR article 15)"},
-	KindRectification: {"droit de rectification (article 16 du RGPD)", "right to rectification (GDPR article 16)"},
-	KindErasure:       {"droit à l'effacement (article 17 du RGPD)", "right to erasure (GDPR article 17)"},
-	KindRestriction:   {"droit à la limitation du traitement (article 18 du RGPD)", "right to restriction of processing (GDPR article 18)"},
-	KindObjection:     {"droit d'opposition (article 21 du RGPD)", "right to object (GDPR article 21)"},
-	KindPortability:   {"droit à la portabilité (article 20 du RGPD)", "right to data portability (GDPR article 20)"},
+	KindAccess:        {FR: "droit d'accès (article 15 du RGPD)", EN: "right of access (GDPR article 15)"},
+	KindRectification: {FR: "droit de rectification (article 16 du RGPD)", EN: "right to rectification (GDPR article 16)"},
+	KindErasure:       {FR: "droit à l'effacement (article 17 du RGPD)", EN: "right to erasure (GDPR article 17)"},
+	KindRestriction:   {FR: "droit à la limitation du traitement (article 18 du RGPD)", EN: "right to restriction of processing (GDPR article 18)"},
+	KindObjection:     {FR: "droit d'opposition (article 21 du RGPD)", EN: "right to object (GDPR article 21)"},
+	KindPortability:   {FR: "droit à la portabilité (article 20 du RGPD)", EN: "right to data portability (GDPR article 20)"},
 }
 
 // KindText returns the name of a kind of request in French and English.
 func KindText(k Kind) Text { return kindText[k] }
 
 var extensionReasonText = map[ExtensionReason]Text{
-	ExtendComplexity:       {"la complexité de votre demande", "the complexity of your request"},
-	ExtendNumberOfRequests: {"le nombre de demandes que nous avons reçues", "the number of requests we have received"},
+	ExtendComplexity:       {FR: "la complexité de votre demande", EN: "the complexity of your request"},
+	ExtendNumberOfRequests: {FR: "le nombre de demandes que nous avons reçues", EN: "the number of requests we have received"},
 }
 
 var refusalReasonText = map[RefusalReason]Text{
-	RefuseManifestlyUnfounded: {"votre demande est manifestement infondée (article 12, paragraphe 5, du RGPD)",
-		"your request is manifestly unfounded (GDPR article 12(5))"},
-	RefuseExcessive: {"votre demande est excessive, notamment par son caractère répétitif (article 12, paragraphe 5, du RGPD)",
-		"your request is excessive, in particular because of its repetitive character (GDPR article 12(5))"},
-	RefuseIdentityNotVerified: {"nous n'avons pas pu vérifier votre identité (article 12, paragraphes 2 et 6, du RGPD)",
-		"we could not verify your identity (GDPR article 12(2) and (6))"},
-	RefuseLegalObligation: {"la conservation de ces données est nécessaire au respect d'une obligation légale (article 17, paragraphe 3, du RGPD)",
-		"keeping these data is necessary to comply with a legal obligation (GDPR article 17(3))"},
-	RefuseLegalClaims: {"ces données sont nécessaires à la constatation, à l'exercice ou à la défense de droits en justice",
-		"these data are necessary for the establishment, exercise or defence of legal claims"},
-	RefuseCompellingGrounds: {"il existe des motifs légitimes et impérieux pour le traitement qui prévalent sur vos intérêts, droits et libertés (article 21, paragraphe 1, du RGPD)",
-		"there are compelling legitimate grounds for the processing which override your interests, rights and freedoms (GDPR article 21(1))"},
-	RefuseRightsOfOthers: {"y donner suite porterait atteinte aux droits et libertés d'autrui (articles 15, paragraphe 4, et 20, paragraphe 4, du RGPD)",
-		"acting on it would adversely affect the rights and freedoms of others (GDPR articles 15(4) and 20(4))"},
-	RefuseNoData: {"nous ne détenons aucune donnée vous concernant", "we hold no data about you"},
+	RefuseManifestlyUnfounded: {FR: "votre demande est manifestement infondée (article 12, paragraphe 5, du RGPD)",
+		EN: "your request is manifestly unfounded (GDPR article 12(5))"},
+	RefuseExcessive: {FR: "votre demande est excessive, notamment par son caractère répétitif (article 12, paragraphe 5, du RGPD)",
+		EN: "your request is excessive, in particular because of its repetitive character (GDPR article 12(5))"},
+	RefuseIdentityNotVerified: {FR: "nous n'avons pas pu vérifier votre identité (article 12, paragraphes 2 et 6, du RGPD)",
+		EN: "we could not verify your identity (GDPR article 12(2) and (6))"},
+	RefuseLegalObligation: {FR: "la conservation de ces données est nécessaire au respect d'une obligation légale (article 17, paragraphe 3, du RGPD)",
+		EN: "keeping these data is necessary to comply with a legal obligation (GDPR article 17(3))"},
+	RefuseLegalClaims: {FR: "ces données sont nécessaires à la constatation, à l'exercice ou à la défense de droits en justice",
+		EN: "these data are necessary for the establishment, exercise or defence of legal claims"},
+	RefuseCompellingGrounds: {FR: "il existe des motifs légitimes et impérieux pour le traitement qui prévalent sur vos intérêts, droits et libertés (article 21, paragraphe 1, du RGPD)",
+		EN: "there are compelling legitimate grounds for the processing which override your interests, rights and freedoms (GDPR article 21(1))"},
+	RefuseRightsOfOthers: {FR: "y donner suite porterait atteinte aux droits et libertés d'autrui (articles 15, paragraphe 4, et 20, paragraphe 4, du RGPD)",
+		EN: "acting on it would adversely affect the rights and freedoms of others (GDPR articles 15(4) and 20(4))"},
+	RefuseNoData: {FR: "nous ne détenons aucune donnée vous concernant", EN: "we hold no data about you"},
 }
 
 // RefusalReasonText returns the sentence explaining a refusal reason.
