@@ -1,7 +1,7 @@
 package httpapi
 
 import (
-	"encoding/json"
+	"context"
 	"maps"
 	"net/http"
 	"slices"
@@ -11,90 +11,6 @@ import (
 	"github.com/fidelis/fidelis/consent"
 	"github.com/fidelis/fidelis/privacy"
 )
-
-// memberReader decodes the members of a strict JSON object one by one, collecting per-field
-// errors; unknown members are reported by done.
-type memberReader struct {
-	obj  map[string]json.RawMessage
-	seen map[string]bool
-	errs []fidelis.FieldError
-}
-
-func newMembers(obj map[string]json.RawMessage) *memberReader {
-	return &memberReader{obj: obj, seen: map[string]bool{}}
-}
-
-func (m *memberReader) bad(field, rule, msg string) {
-	m.errs = append(m.errs, fidelis.FieldError{Field: field, Rule: rule, Message: msg})
-}
-
-// str returns member k as a string ("" when absent or null).
-func (m *memberReader) str(k string) string {
-	m.seen[k] = true
-	raw, ok := m.obj[k]
-	if !ok {
-		return ""
-	}
-	s, _, err := stringOrNull(raw)
-	if err != nil {
-		m.bad(k, "invalid_type", err.Error())
-	}
-	return s
-}
-
-// integer returns member k as an integer (0 when absent or null).
-func (m *memberReader) integer(k string) int {
-	m.seen[k] = true
-	raw, ok := m.obj[k]
-	if !ok || string(raw) == "null" {
-		return 0
-	}
-	var n int
-	if err := json.Unmarshal(raw, &n); err != nil {
-		m.bad(k, "invalid_type", "must be an integer")
-	}
-	return n
-}
-
-// boolean returns member k as a boolean (false when absent or null).
-func (m *memberReader) boolean(k string) bool {
-	m.seen[k] = true
-	raw, ok := m.obj[k]
-	if !ok || string(raw) == "null" {
-		return false
-	}
-	var b bool
-	if err := json.Unmarshal(raw, &b); err != nil {
-		m.bad(k, "invalid_type", "must be true or false")
-	}
-	return b
-}
-
-// timestamp returns member k as an RFC 3339 time (zero when absent or null).
-func (m *memberReader) timestamp(k string) time.Time {
-	s := m.str(k)
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		m.bad(k, "invalid_time", "must be an RFC 3339 date and time, like 2026-03-01T10:00:00Z")
-	}
-	return t
-}
-
-// done reports unknown members and the collected errors.
-func (m *memberReader) done() error {
-	for _, k := range slices.Sorted(maps.Keys(m.obj)) {
-		if !m.seen[k] {
-			m.bad(memberName(k), "unknown_field", "is not a known member")
-		}
-	}
-	if len(m.errs) > 0 {
-		return fidelis.Invalid(m.errs...)
-	}
-	return nil
-}
 
 // checked is purposed with another pre-check than the customer service's: recording a
 // consent decision or an objection must stay possible whatever the customer's state (C-2),
@@ -160,22 +76,19 @@ func (s *Server) handleConsentRecord(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(w, r)
-	if err != nil {
+	var in consent.Input
+	var collected *time.Time
+	if err := members(w, r, map[string]any{
+		"purpose": &in.Purpose, "channel": &in.Channel, "decision": &in.Decision, "notice_version": &in.NoticeVersion,
+		"notice_hash": &in.NoticeHash, "method": &in.Method, "parental": &in.Parental, "reference": &in.Reference, "collected_at": &collected,
+	}); err != nil {
 		return err
 	}
-	m := newMembers(obj)
-	in := consent.Input{
-		Purpose: fidelis.Purpose(m.str("purpose")), Channel: privacy.Channel(m.str("channel")),
-		Decision: privacy.ConsentDecision(m.str("decision")), NoticeVersion: m.integer("notice_version"),
-		NoticeHash: m.str("notice_hash"), Method: consent.Method(m.str("method")), Parental: m.boolean("parental"),
-		Reference: m.str("reference"), CollectedAt: m.timestamp("collected_at"),
+	if collected != nil {
+		in.CollectedAt = *collected
 	}
 	if in.Method == "" {
 		in.Method = consent.MethodAPI // the channel this call comes through
-	}
-	if err := m.done(); err != nil {
-		return err
 	}
 	rec, st, err := s.Consents.Record(r.Context(), purposeOf(r), id, in)
 	if err != nil {
@@ -228,28 +141,9 @@ func (s *Server) handleNoticeList(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) handleNoticePublish(w http.ResponseWriter, r *http.Request) error {
-	obj, err := readObject(w, r)
-	if err != nil {
-		return err
-	}
-	m := newMembers(obj)
-	p := fidelis.Purpose(m.str("purpose"))
-	var text privacy.Text
-	m.seen["text"] = true
-	if raw, ok := obj["text"]; !ok {
-		m.bad("text", "required", "is required: an object with fr and en")
-	} else if t, err := decodeObject(raw, "text"); err != nil {
-		m.bad("text", "invalid_type", "must be an object with fr and en strings")
-	} else {
-		tm := newMembers(t)
-		text = privacy.Text{FR: tm.str("fr"), EN: tm.str("en")}
-		if err := tm.done(); err != nil {
-			for _, fe := range fidelis.AsError(err).Fields {
-				m.bad("text."+fe.Field, fe.Rule, fe.Message)
-			}
-		}
-	}
-	if err := m.done(); err != nil {
+	var p fidelis.Purpose
+	var text fidelis.Text
+	if err := members(w, r, map[string]any{"purpose": &p, "text": &text}, "purpose", "text"); err != nil {
 		return err
 	}
 	n, err := s.Consents.PublishNotice(r.Context(), p, text)
@@ -305,86 +199,48 @@ func (s *Server) handlePrivacyState(w http.ResponseWriter, r *http.Request) erro
 	return writeJSON(w, http.StatusOK, SubjectStateJSON(id, st))
 }
 
-func (s *Server) handleRestrict(w http.ResponseWriter, r *http.Request) error {
+// stateOp runs one change of a customer's privacy state with the members of the request
+// body decoded into spec, and answers the new state.
+func (s *Server) stateOp(w http.ResponseWriter, r *http.Request, spec map[string]any, op func(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) (*privacy.SubjectState, error)) error {
 	id, err := customerID(r)
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(w, r)
-	if err != nil {
+	if err := members(w, r, spec); err != nil {
 		return err
 	}
-	m := newMembers(obj)
-	ground, ref := privacy.RestrictionGround(m.str("ground")), m.str("reference")
-	if err := m.done(); err != nil {
-		return err
-	}
-	st, err := s.States.Restrict(r.Context(), purposeOf(r), id, ground, ref)
+	st, err := op(r.Context(), purposeOf(r), id)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, SubjectStateJSON(id, st))
+}
+
+func (s *Server) handleRestrict(w http.ResponseWriter, r *http.Request) error {
+	var ground privacy.RestrictionGround
+	var ref string
+	return s.stateOp(w, r, map[string]any{"ground": &ground, "reference": &ref}, func(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) (*privacy.SubjectState, error) {
+		return s.States.Restrict(ctx, p, id, ground, ref)
+	})
 }
 
 func (s *Server) handleUnrestrict(w http.ResponseWriter, r *http.Request) error {
-	id, err := customerID(r)
-	if err != nil {
-		return err
-	}
-	obj, err := readObject(w, r)
-	if err != nil {
-		return err
-	}
-	m := newMembers(obj)
-	reason := privacy.LiftReason(m.str("reason"))
-	if err := m.done(); err != nil {
-		return err
-	}
-	st, err := s.States.Lift(r.Context(), purposeOf(r), id, reason)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, SubjectStateJSON(id, st))
+	var reason privacy.LiftReason
+	return s.stateOp(w, r, map[string]any{"reason": &reason}, func(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) (*privacy.SubjectState, error) {
+		return s.States.Lift(ctx, p, id, reason)
+	})
 }
 
 func (s *Server) handleObject(w http.ResponseWriter, r *http.Request) error {
-	id, err := customerID(r)
-	if err != nil {
-		return err
-	}
-	obj, err := readObject(w, r)
-	if err != nil {
-		return err
-	}
-	m := newMembers(obj)
-	scope, ref := m.str("scope"), m.str("reference")
-	if err := m.done(); err != nil {
-		return err
-	}
-	st, err := s.States.Object(r.Context(), purposeOf(r), id, scope, ref)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, SubjectStateJSON(id, st))
+	var scope, ref string
+	return s.stateOp(w, r, map[string]any{"scope": &scope, "reference": &ref}, func(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) (*privacy.SubjectState, error) {
+		return s.States.Object(ctx, p, id, scope, ref)
+	})
 }
 
 func (s *Server) handleObjectionOverride(w http.ResponseWriter, r *http.Request) error {
-	id, err := customerID(r)
-	if err != nil {
-		return err
-	}
-	obj, err := readObject(w, r)
-	if err != nil {
-		return err
-	}
-	m := newMembers(obj)
-	ground, ref := m.str("ground"), m.str("reference")
-	if err := m.done(); err != nil {
-		return err
-	}
-	st, err := s.States.OverrideObjection(r.Context(), purposeOf(r), id, fidelis.Purpose(r.PathValue("purpose")), ground, ref)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, SubjectStateJSON(id, st))
+	var ground, ref string
+	return s.stateOp(w, r, map[string]any{"ground": &ground, "reference": &ref}, func(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) (*privacy.SubjectState, error) {
+		return s.States.OverrideObjection(ctx, p, id, fidelis.Purpose(r.PathValue("purpose")), ground, ref)
+	})
 }
