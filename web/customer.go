@@ -113,6 +113,7 @@ type customerView struct {
 	AccessLogPurpose *purposeView // nil when the user's role cannot see the access log
 	AccessLog        []accessRow
 	AccessLogMore    bool
+	Consents         *consentView // nil when the purpose may not read the consents
 }
 
 // refusal explains why the purpose may not read the record.
@@ -180,6 +181,11 @@ func (s *server) handleCustomerShow(w http.ResponseWriter, r *http.Request, v *v
 	default:
 		return err
 	}
+	if cv.Customer != nil {
+		if err := s.loadConsents(ctx, v, cv); err != nil {
+			return err
+		}
+	}
 	if err := s.loadAccessLog(ctx, v, cv); err != nil {
 		return err
 	}
@@ -191,6 +197,8 @@ func (s *server) handleCustomerShow(w http.ResponseWriter, r *http.Request, v *v
 		p.Flash = s.cat.t(v.lang, "flash.created")
 	case "saved":
 		p.Flash = s.cat.t(v.lang, "flash.saved")
+	case "consent", "consent_invalid":
+		p.Flash = s.cat.t(v.lang, "flash."+r.URL.Query().Get("done"))
 	}
 	return s.render(w, status, p)
 }

@@ -73,6 +73,7 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	}
 	// Each page is its own template set: layout.html around the page's "content".
 	maps.Copy(s.cat, rightsMessages())
+	maps.Copy(s.cat, consentMessages())
 	for _, name := range []string{"login", "customers", "customer", "form", "error", "register", "recipients", "recipient", "recipient_form", "rights", "rights_case"} {
 		t := template.New("").Funcs(templateFuncs(s.cat))
 		s.pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
@@ -99,6 +100,7 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	mux.HandleFunc("GET /app/customers/{id}", s.private(s.handleCustomerShow))
 	mux.HandleFunc("GET /app/customers/{id}/edit", s.private(s.handleCustomerEdit))
 	mux.HandleFunc("POST /app/customers/{id}", s.private(s.handleCustomerUpdate))
+	mux.HandleFunc("POST /app/customers/{id}/consents", s.private(s.handleConsentRecord))
 	mux.HandleFunc("GET /app/register", s.private(s.handleRegister))
 	mux.HandleFunc("GET /app/register/download", s.private(s.handleRegisterDownload))
 	s.mountRecipients(mux)
