@@ -370,22 +370,25 @@ func acceptable(versions []*Terms, v int, now time.Time) (*Terms, error) {
 	return versions[v-1], nil
 }
 
-// AcceptTerms records a member's acceptance of a newer version (L-2: only an explicit act
-// binds the member to new terms).
-func (s *Service) AcceptTerms(ctx context.Context, p fidelis.Purpose, in MembershipInput) (*MemberView, bool, error) {
-	if err := s.authorize(ctx, p, fidelis.ActionUpdate, ActAccept, in.Customer); err != nil {
+// memberChange runs one idempotent change of an active membership: the role check, the
+// input's validation, the idempotency claim, the member row locked, change applied to it,
+// then the audit entry and the event change returns, all in one transaction; it answers
+// the member view and whether the call was a replay.
+func (s *Service) memberChange(ctx context.Context, p fidelis.Purpose, in MembershipInput, act, op string, needTerms bool, leftMsg string,
+	change func(tx Tx, m *Member, now time.Time) (event string, data map[string]any, err error)) (*MemberView, bool, error) {
+	if err := s.authorize(ctx, p, fidelis.ActionUpdate, act, in.Customer); err != nil {
 		return nil, false, err
 	}
 	if !fidelis.ValidID("lpg", in.Programme) {
 		return nil, false, programmeNotFound()
 	}
-	if err := in.validate(true); err != nil {
+	if err := in.validate(needTerms); err != nil {
 		return nil, false, err
 	}
 	now := s.now()
 	replayed := false
 	err := s.Store.Write(ctx, func(tx Tx) error {
-		prev, err := s.claim(ctx, tx, in.Key, in.Programme, "accept", in, "member:"+string(in.Customer))
+		prev, err := s.claim(ctx, tx, in.Key, in.Programme, op, in, "member:"+string(in.Customer))
 		if err != nil || prev != "" {
 			replayed = prev != ""
 			return err
@@ -398,36 +401,50 @@ func (s *Service) AcceptTerms(ctx context.Context, p fidelis.Purpose, in Members
 			return err
 		}
 		if !m.Active() {
-			return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "member_left", Message: "the customer left the programme; they join again to accept terms"}
+			return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "member_left", Message: leftMsg}
 		}
-		versions, err := tx.ListTerms(ctx, in.Programme)
+		event, data, err := change(tx, m, now)
 		if err != nil {
 			return err
 		}
-		t, err := acceptable(versions, in.TermsVersion, now)
-		if err != nil {
+		if err := s.auditIn(ctx, tx, act, p, in.Customer); err != nil {
 			return err
 		}
-		if t.Version <= m.TermsVersion {
-			return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "already_accepted", Message: fmt.Sprintf("the member already accepted version %d", m.TermsVersion)}
-		}
-		m.TermsVersion, m.Version = t.Version, m.Version+1
-		if err := tx.UpdateMember(ctx, m); err != nil {
-			return err
-		}
-		if err := tx.InsertAcceptance(ctx, &Acceptance{Programme: in.Programme, Customer: in.Customer, TermsVersion: t.Version, TermsHash: t.Hash, AcceptedAt: now, Channel: in.Channel}); err != nil {
-			return err
-		}
-		if err := s.auditIn(ctx, tx, ActAccept, p, in.Customer); err != nil {
-			return err
-		}
-		return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.terms_accepted", string(in.Customer), map[string]any{"programme_id": in.Programme, "customer_id": in.Customer, "terms_version": t.Version}))
+		data["programme_id"], data["customer_id"] = in.Programme, in.Customer
+		return tx.AppendLoyaltyEvent(ctx, s.event(event, string(in.Customer), data))
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("loyalty.AcceptTerms: %w", err)
+		return nil, false, fmt.Errorf("%s: %w", act, err)
 	}
 	v, err := s.memberView(ctx, in.Programme, in.Customer)
 	return v, replayed, err
+}
+
+// AcceptTerms records a member's acceptance of a newer version (L-2: only an explicit act
+// binds the member to new terms).
+func (s *Service) AcceptTerms(ctx context.Context, p fidelis.Purpose, in MembershipInput) (*MemberView, bool, error) {
+	return s.memberChange(ctx, p, in, ActAccept, "accept", true, "the customer left the programme; they join again to accept terms",
+		func(tx Tx, m *Member, now time.Time) (string, map[string]any, error) {
+			versions, err := tx.ListTerms(ctx, in.Programme)
+			if err != nil {
+				return "", nil, err
+			}
+			t, err := acceptable(versions, in.TermsVersion, now)
+			if err != nil {
+				return "", nil, err
+			}
+			if t.Version <= m.TermsVersion {
+				return "", nil, &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "already_accepted", Message: fmt.Sprintf("the member already accepted version %d", m.TermsVersion)}
+			}
+			m.TermsVersion, m.Version = t.Version, m.Version+1
+			if err := tx.UpdateMember(ctx, m); err != nil {
+				return "", nil, err
+			}
+			if err := tx.InsertAcceptance(ctx, &Acceptance{Programme: in.Programme, Customer: in.Customer, TermsVersion: t.Version, TermsHash: t.Hash, AcceptedAt: now, Channel: in.Channel}); err != nil {
+				return "", nil, err
+			}
+			return "loyalty.terms_accepted", map[string]any{"terms_version": t.Version}, nil
+		})
 }
 
 // Leave ends a membership (L-2: members may leave, for instance rather than accept new
@@ -435,45 +452,9 @@ func (s *Service) AcceptTerms(ctx context.Context, p fidelis.Purpose, in Members
 // still be redeemed until they expire under the terms the member accepted; no new points
 // are earned.
 func (s *Service) Leave(ctx context.Context, p fidelis.Purpose, in MembershipInput) (*MemberView, bool, error) {
-	if err := s.authorize(ctx, p, fidelis.ActionUpdate, ActLeave, in.Customer); err != nil {
-		return nil, false, err
-	}
-	if !fidelis.ValidID("lpg", in.Programme) {
-		return nil, false, programmeNotFound()
-	}
-	if err := in.validate(false); err != nil {
-		return nil, false, err
-	}
-	now := s.now()
-	replayed := false
-	err := s.Store.Write(ctx, func(tx Tx) error {
-		prev, err := s.claim(ctx, tx, in.Key, in.Programme, "leave", in, "member:"+string(in.Customer))
-		if err != nil || prev != "" {
-			replayed = prev != ""
-			return err
-		}
-		m, err := tx.GetMember(ctx, in.Programme, in.Customer, true)
-		if err != nil {
-			if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
-				return notMember()
-			}
-			return err
-		}
-		if !m.Active() {
-			return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "member_left", Message: "the customer already left the programme"}
-		}
-		m.LeftAt, m.Version = &now, m.Version+1
-		if err := tx.UpdateMember(ctx, m); err != nil {
-			return err
-		}
-		if err := s.auditIn(ctx, tx, ActLeave, p, in.Customer); err != nil {
-			return err
-		}
-		return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.member_left", string(in.Customer), map[string]any{"programme_id": in.Programme, "customer_id": in.Customer}))
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("loyalty.Leave: %w", err)
-	}
-	v, err := s.memberView(ctx, in.Programme, in.Customer)
-	return v, replayed, err
+	return s.memberChange(ctx, p, in, ActLeave, "leave", false, "the customer already left the programme",
+		func(tx Tx, m *Member, now time.Time) (string, map[string]any, error) {
+			m.LeftAt, m.Version = &now, m.Version+1
+			return "loyalty.member_left", map[string]any{}, tx.UpdateMember(ctx, m)
+		})
 }
