@@ -162,7 +162,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Consents = &consent.Service{Store: store.Consents{DB: db}, Registry: reg, Audit: a.AuditLog, Ages: a.Customers, Now: cfg.Now}
 	a.States = &privacy.StateService{Store: store.States{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Suppress: suppressor{a}}
 	a.Rights = a.newRights()
-	a.Loyalty = &loyalty.Service{Store: store.Loyalty{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Profiles: a.loyaltyProfile, Lawfulness: a.States}
+	a.Loyalty = &loyalty.Service{Store: store.NewLoyalty(db), Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Profiles: a.loyaltyProfile, Lawfulness: a.States}
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
 	a.Mailer = sender
 	a.Register = &register.Service{Registry: reg, Controller: cfg.Controller, RegistryDate: regDate}

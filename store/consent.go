@@ -14,10 +14,10 @@ import (
 )
 
 // Consents adapts DB to consent.Store.
-type Consents struct{ DB *DB }
+type Consents = Adapter[consent.Tx]
 
 // States adapts DB to privacy.StateStore.
-type States struct{ DB *DB }
+type States = Adapter[privacy.StateTx]
 
 var (
 	_ consent.Store      = Consents{}
@@ -25,36 +25,6 @@ var (
 	_ privacy.StateStore = States{}
 	_ privacy.StateTx    = (*Tx)(nil)
 )
-
-// Write implements consent.Store.
-func (c Consents) Write(ctx context.Context, fn func(consent.Tx) error) error {
-	return c.DB.WriteTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// Read implements consent.Store.
-func (c Consents) Read(ctx context.Context, fn func(consent.Tx) error) error {
-	return c.DB.ReadTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// RecordAudit implements audit.Recorder.
-func (c Consents) RecordAudit(ctx context.Context, entries ...auditEntry) error {
-	return c.DB.RecordAudit(ctx, entries...)
-}
-
-// Write implements privacy.StateStore.
-func (s States) Write(ctx context.Context, fn func(privacy.StateTx) error) error {
-	return s.DB.WriteTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// Read implements privacy.StateStore.
-func (s States) Read(ctx context.Context, fn func(privacy.StateTx) error) error {
-	return s.DB.ReadTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// RecordAudit implements audit.Recorder.
-func (s States) RecordAudit(ctx context.Context, entries ...auditEntry) error {
-	return s.DB.RecordAudit(ctx, entries...)
-}
 
 // CustomerExists implements consent.Tx and privacy.StateTx.
 func (t *Tx) CustomerExists(ctx context.Context, id fidelis.CustomerID) error {

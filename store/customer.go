@@ -14,25 +14,10 @@ import (
 )
 
 // Customers adapts DB to customer.Store.
-type Customers struct{ DB *DB }
+type Customers = Adapter[customer.Tx]
 
 var _ customer.Store = Customers{}
 var _ customer.Tx = (*Tx)(nil)
-
-// Write implements customer.Store.
-func (c Customers) Write(ctx context.Context, fn func(customer.Tx) error) error {
-	return c.DB.WriteTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// Read implements customer.Store.
-func (c Customers) Read(ctx context.Context, fn func(customer.Tx) error) error {
-	return c.DB.ReadTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// RecordAudit implements audit.Recorder.
-func (c Customers) RecordAudit(ctx context.Context, entries ...auditEntry) error {
-	return c.DB.RecordAudit(ctx, entries...)
-}
 
 // sealedColumns are the ciphertext columns, named after the fields they hold.
 func sealedColumns() []fidelis.Field { return fidelis.CustomerFields() }

@@ -14,20 +14,13 @@ import (
 )
 
 // Loyalty adapts DB to loyalty.Store.
-type Loyalty struct{ DB *DB }
+type Loyalty struct{ Adapter[loyalty.Tx] }
+
+// NewLoyalty returns the loyalty store on db.
+func NewLoyalty(db *DB) Loyalty { return Loyalty{Adapter[loyalty.Tx]{DB: db}} }
 
 var _ loyalty.Store = Loyalty{}
 var _ loyalty.Tx = (*Tx)(nil)
-
-// Write implements loyalty.Store.
-func (l Loyalty) Write(ctx context.Context, fn func(loyalty.Tx) error) error {
-	return l.DB.WriteTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// Read implements loyalty.Store.
-func (l Loyalty) Read(ctx context.Context, fn func(loyalty.Tx) error) error {
-	return l.DB.ReadTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
 
 // Snapshot implements loyalty.Store: one consistent snapshot for every statement (a
 // repeatable-read transaction on PostgreSQL, a read transaction on SQLite's WAL).
@@ -37,11 +30,6 @@ func (l Loyalty) Snapshot(ctx context.Context, fn func(loyalty.Tx) error) error 
 		opts = nil // the read pool is query-only; BEGIN on it pins a WAL snapshot at the first read
 	}
 	return l.DB.run(ctx, l.DB.read, nil, opts, func(tx *Tx) error { return fn(tx) })
-}
-
-// RecordAudit implements audit.Recorder.
-func (l Loyalty) RecordAudit(ctx context.Context, entries ...auditEntry) error {
-	return l.DB.RecordAudit(ctx, entries...)
 }
 
 func optMicros(t *time.Time) any {

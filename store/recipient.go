@@ -13,25 +13,10 @@ import (
 )
 
 // Recipients adapts DB to recipient.Store.
-type Recipients struct{ DB *DB }
+type Recipients = Adapter[recipient.Tx]
 
 var _ recipient.Store = Recipients{}
 var _ recipient.Tx = (*Tx)(nil)
-
-// Write implements recipient.Store.
-func (r Recipients) Write(ctx context.Context, fn func(recipient.Tx) error) error {
-	return r.DB.WriteTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// Read implements recipient.Store.
-func (r Recipients) Read(ctx context.Context, fn func(recipient.Tx) error) error {
-	return r.DB.ReadTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// RecordAudit implements audit.Recorder.
-func (r Recipients) RecordAudit(ctx context.Context, entries ...auditEntry) error {
-	return r.DB.RecordAudit(ctx, entries...)
-}
 
 const recipientColumns = `id, version, name, kind, purposes, country, safeguard, contract_ref, contact_name, contact_email, active, endpoint, events, secret_kek, secret_sealed, created_at, updated_at`
 

@@ -15,25 +15,10 @@ import (
 )
 
 // Rights adapts DB to rights.Store.
-type Rights struct{ DB *DB }
+type Rights = Adapter[rights.Tx]
 
 var _ rights.Store = Rights{}
 var _ rights.Tx = (*Tx)(nil)
-
-// Write implements rights.Store.
-func (r Rights) Write(ctx context.Context, fn func(rights.Tx) error) error {
-	return r.DB.WriteTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// Read implements rights.Store.
-func (r Rights) Read(ctx context.Context, fn func(rights.Tx) error) error {
-	return r.DB.ReadTx(ctx, func(tx *Tx) error { return fn(tx) })
-}
-
-// RecordAudit implements audit.Recorder.
-func (r Rights) RecordAudit(ctx context.Context, entries ...auditEntry) error {
-	return r.DB.RecordAudit(ctx, entries...)
-}
 
 // caseDoc is the JSON document column of a case: everything not in an indexed column.
 type caseDoc struct {

@@ -16,7 +16,7 @@ import (
 // relies on it: round trips at microsecond precision, the conditional member update, the
 // member lock, FIFO lot order, idempotency claims and the liability sum.
 
-func loyaltyStore(db *store.DB) store.Loyalty { return store.Loyalty{DB: db} }
+func loyaltyStore(db *store.DB) store.Loyalty { return store.NewLoyalty(db) }
 
 func mustLoyalty(t *testing.T, db *store.DB, fn func(loyalty.Tx) error) {
 	t.Helper()
