@@ -103,7 +103,8 @@ type Tx interface {
 	SubjectState(ctx context.Context, id fidelis.CustomerID) (*privacy.SubjectState, error)
 	SubjectStates(ctx context.Context, ids []fidelis.CustomerID) (map[fidelis.CustomerID]*privacy.SubjectState, error)
 	// AccessLog returns audit entries about subject with IDs below before (0 for the
-	// newest), newest first.
+	// newest), newest first, with what an access log shows: not their authentication code
+	// nor their place in the Merkle log.
 	AccessLog(ctx context.Context, subject string, before int64, limit int) ([]audit.Entry, error)
 }
 

@@ -290,13 +290,27 @@ func (s *Server) handleCustomerHistory(w http.ResponseWriter, r *http.Request) e
 }
 
 // AccessEntryJSON renders an audit entry about a customer: who, when, why, what fields.
-func AccessEntryJSON(e audit.Entry) map[string]any {
+func AccessEntryJSON(e audit.Entry) AccessEntry {
 	fields := e.Fields
 	if fields == nil {
 		fields = []fidelis.Field{}
 	}
-	return map[string]any{"id": e.ID, "at": e.At.Format(time.RFC3339Nano), "actor": e.Actor, "action": e.Action,
-		"purpose": e.Purpose, "fields": fields, "outcome": e.Outcome, "reason": e.Reason, "request_id": e.RequestID}
+	return AccessEntry{ID: e.ID, At: e.At.Format(time.RFC3339Nano), Actor: e.Actor, Action: e.Action,
+		Purpose: e.Purpose, Fields: fields, Outcome: e.Outcome, Reason: e.Reason, RequestID: e.RequestID}
+}
+
+// AccessEntry is one access-log entry as the API shows it. A struct rather than a map: an
+// access export holds thousands of them, and encoding a map sorts its keys every time.
+type AccessEntry struct {
+	Action    string          `json:"action"`
+	Actor     string          `json:"actor"`
+	At        string          `json:"at"`
+	Fields    []fidelis.Field `json:"fields"`
+	ID        int64           `json:"id"`
+	Outcome   audit.Outcome   `json:"outcome"`
+	Purpose   fidelis.Purpose `json:"purpose"`
+	Reason    string          `json:"reason"`
+	RequestID string          `json:"request_id"`
 }
 
 func (s *Server) handleCustomerAccessLog(w http.ResponseWriter, r *http.Request) error {
@@ -318,7 +332,7 @@ func (s *Server) handleCustomerAccessLog(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	items := make([]map[string]any, len(page.Items))
+	items := make([]AccessEntry, len(page.Items))
 	for i, e := range page.Items {
 		items[i] = AccessEntryJSON(e)
 	}
@@ -348,7 +362,7 @@ func PurposeJSON(p *privacy.Purpose) map[string]any {
 
 // ExportJSON renders an access export (R-6).
 func ExportJSON(ex *customer.Export) map[string]any {
-	log := make([]map[string]any, len(ex.AccessLog))
+	log := make([]AccessEntry, len(ex.AccessLog))
 	for i, e := range ex.AccessLog {
 		log[i] = AccessEntryJSON(e)
 	}

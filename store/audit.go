@@ -166,12 +166,31 @@ func (t *Tx) auditEntries(ctx context.Context, query string, args ...any) ([]aud
 	return out, rows.Err()
 }
 
-// AccessLog implements customer.Tx.
+// AccessLog implements customer.Tx. It reads only what an access log shows (not the
+// authentication code nor the Merkle leaf): an access export reads thousands of entries.
 func (t *Tx) AccessLog(ctx context.Context, subject string, before int64, limit int) ([]audit.Entry, error) {
-	if before <= 0 {
-		return t.auditEntries(ctx, `SELECT `+auditColumns+` FROM audit_entries WHERE subject = ? ORDER BY id DESC LIMIT ?`, subject, limit)
+	const cols = `SELECT id, uid, at, actor, action, subject, purpose, fields, outcome, reason, request_id FROM audit_entries WHERE subject = ? `
+	q, args := cols+`ORDER BY id DESC LIMIT ?`, []any{subject, limit}
+	if before > 0 {
+		q, args = cols+`AND id < ? ORDER BY id DESC LIMIT ?`, []any{subject, before, limit}
 	}
-	return t.auditEntries(ctx, `SELECT `+auditColumns+` FROM audit_entries WHERE subject = ? AND id < ? ORDER BY id DESC LIMIT ?`, subject, before, limit)
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]audit.Entry, 0, min(limit, 1024))
+	for rows.Next() {
+		var e audit.Entry
+		var at int64
+		var purpose, fields, outcome string
+		if err := rows.Scan(&e.ID, &e.UID, &at, &e.Actor, &e.Action, &e.Subject, &purpose, &fields, &outcome, &e.Reason, &e.RequestID); err != nil {
+			return nil, err
+		}
+		e.At, e.Purpose, e.Fields, e.Outcome = fromMicros(at), fidelis.Purpose(purpose), splitFields(fields), audit.Outcome(outcome)
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // sealLockID is the PostgreSQL advisory lock that makes one node at a time seal.

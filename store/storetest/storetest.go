@@ -728,14 +728,35 @@ func auditEntry(at time.Time, subject, action string) audit.Entry {
 		Outcome: audit.OutcomeOK, Reason: "", RequestID: "req-1", MAC: randomBytes(32)}
 }
 
+// checkEntry compares an entry read whole (sealing, verification) with want.
 func checkEntry(t *testing.T, got, want audit.Entry) {
+	t.Helper()
+	checkShown(t, got, want)
+	if !bytes.Equal(got.MAC, want.MAC) {
+		t.Errorf("entry %d MAC = %x; want %x", got.ID, got.MAC, want.MAC)
+	}
+}
+
+// checkShown compares what an access log shows of an entry (everything but its
+// authentication code and Merkle leaf) with want.
+func checkShown(t *testing.T, got, want audit.Entry) {
 	t.Helper()
 	if got.UID != want.UID || got.Actor != want.Actor || got.Action != want.Action || got.Subject != want.Subject ||
 		got.Purpose != want.Purpose || !slices.Equal(got.Fields, want.Fields) || got.Outcome != want.Outcome ||
-		got.Reason != want.Reason || got.RequestID != want.RequestID || !bytes.Equal(got.MAC, want.MAC) {
+		got.Reason != want.Reason || got.RequestID != want.RequestID {
 		t.Errorf("entry %d = %+v; want %+v", got.ID, got, want)
 	}
 	checkTime(t, "entry.At", got.At, want.At)
+}
+
+// scanned returns every entry of the log as ScanEntries reads it (whole).
+func scanned(t *testing.T, db *store.DB) []audit.Entry {
+	t.Helper()
+	var out []audit.Entry
+	if err := db.ScanEntries(t.Context(), func(e *audit.Entry) error { out = append(out, *e); return nil }); err != nil {
+		t.Fatalf("ScanEntries = %v", err)
+	}
+	return out
 }
 
 func accessLog(t *testing.T, db *store.DB, subject string, before int64, limit int) []audit.Entry {
@@ -773,13 +794,21 @@ func testAuditAccessLog(t *testing.T, open Opener) {
 		t.Fatalf("len(AccessLog(x, 0, 100)) = %d; want 5", len(all))
 	}
 	for i, e := range all {
-		checkEntry(t, e, ofX[4-i]) // newest first
-		if e.LeafIndex != nil || len(e.LeafHash) != 0 {
-			t.Errorf("entry %d leaf = %v, %x; want none before sealing", e.ID, e.LeafIndex, e.LeafHash)
-		}
+		checkShown(t, e, ofX[4-i]) // newest first
 		if i > 0 && e.ID >= all[i-1].ID {
 			t.Errorf("AccessLog IDs = %d after %d; want strictly decreasing", e.ID, all[i-1].ID)
 		}
+	}
+	// The whole entries, authentication code included, round-trip; none has a leaf yet.
+	whole := map[string]audit.Entry{}
+	for _, e := range scanned(t, db) {
+		whole[e.UID] = e
+		if e.LeafIndex != nil || len(e.LeafHash) != 0 {
+			t.Errorf("entry %d leaf = %v, %x; want none before sealing", e.ID, e.LeafIndex, e.LeafHash)
+		}
+	}
+	for _, want := range ofX {
+		checkEntry(t, whole[want.UID], want)
 	}
 	if got := all[3].Fields; got != nil {
 		t.Errorf("Fields of an entry recorded without fields = %#v; want nil", got)
@@ -999,9 +1028,7 @@ func testAuditSealTx(t *testing.T, open Opener) {
 	if n, err := db.PendingAudit(ctx); err != nil || n != 0 {
 		t.Errorf("PendingAudit = %d, %v; want 0, nil", n, err)
 	}
-	sealed := accessLog(t, db, "s", 0, 10)
-	slices.Reverse(sealed)
-	for i, e := range sealed {
+	for i, e := range scanned(t, db) {
 		if e.LeafIndex == nil || *e.LeafIndex != int64(i) || !bytes.Equal(e.LeafHash, hashes[i]) {
 			t.Errorf("entry %d leaf = %v, %x; want %d, %x", e.ID, e.LeafIndex, e.LeafHash, i, hashes[i])
 		}
@@ -1387,6 +1414,11 @@ func testReopen(t *testing.T, open Opener) {
 	checkRecord(t, mustGet(t, db, r.ID), r)
 	if got := accessLog(t, db, string(r.ID), 0, 10); len(got) != 1 {
 		t.Fatalf("AccessLog after reopen = %d entries; want 1", len(got))
+	} else {
+		checkShown(t, got[0], e)
+	}
+	if got := scanned(t, db); len(got) != 1 {
+		t.Fatalf("ScanEntries after reopen = %d entries; want 1", len(got))
 	} else {
 		checkEntry(t, got[0], e)
 	}
