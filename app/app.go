@@ -168,6 +168,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Register = &register.Service{Registry: reg, Controller: cfg.Controller, RegistryDate: regDate}
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
 	a.wireRecipients()
+	a.Register.Recipients = a.registerRecipients
 	return a, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/fidelis/fidelis/fidelistest"
 	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
 )
 
@@ -140,4 +141,50 @@ func TestDefaults_ReadRegisterGrant_P4(t *testing.T) {
 			t.Errorf("Can(%s, read_register) = %v; want %v", g.Role, got, want)
 		}
 	}
+}
+
+// TestAPI_RegisterListsRecipientsRegistry_D4 checks that the register and the public privacy
+// notice are generated from the recipients registry at the time of the request (D-2, D-4,
+// a processor outside the EEA appears with its safeguard, an inactive one does not.
+func TestAPI_RegisterListsRecipientsRegistry_D4(t *testing.T) {
+	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
+		a := fidelistest.MustApp(t, b, fidelistest.Options{})
+		base := fidelistest.MustServe(t, a)
+		ctx := app.SystemContext(t.Context(), "test", fidelis.RoleAdmin)
+		mk := func(name, country string, sg recipient.Safeguard, active bool) {
+			k := recipient.KindProcessor
+			purposes := []fidelis.Purpose{fidelis.PurposeMarketingEmail}
+			contract, contact := "DPA-2026-"+country, "dpo@processor.example"
+			in := recipient.Input{Name: &name, Kind: &k, Purposes: &purposes, Country: &country, Safeguard: &sg, Active: &active, ContractRef: &contract, ContactEmail: &contact}
+			if _, _, err := a.Recipients.Create(ctx, in); err != nil {
+				t.Fatalf("Create(%s) = %v", name, err)
+			}
+		}
+		mk("Routeur Courriel SAS", "FR", recipient.SafeguardNone, true)
+		mk("Mailer Inc.", "US", recipient.SafeguardSCC, true)
+		mk("Ancien Prestataire SARL", "FR", recipient.SafeguardNone, false)
+
+		admin := fidelistest.NewClient(t, base, fidelistest.MustToken(t, a, fidelis.RoleAdmin))
+		var reg register.Register
+		if err := json.Unmarshal(admin.Do("GET", "/api/v1/register?lang=en", "", nil).MustStatus(t, http.StatusOK).Body, &reg); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]register.RecipientView{}
+		for _, r := range reg.Recipients {
+			got[r.Name] = r
+		}
+		if r, ok := got["Mailer Inc."]; !ok || !r.Transfer || r.Safeguard != register.SafeguardSCC || r.Kind != register.KindProcessor {
+			t.Errorf("register recipient Mailer Inc. = %+v, %v; want a processor, a transfer under standard contractual clauses", r, ok)
+		}
+		if r, ok := got["Routeur Courriel SAS"]; !ok || r.Transfer {
+			t.Errorf("register recipient Routeur Courriel SAS = %+v, %v; want listed, no transfer", r, ok)
+		}
+		if _, ok := got["Ancien Prestataire SARL"]; ok {
+			t.Errorf("register lists an inactive recipient")
+		}
+		page := fidelistest.NewClient(t, base, "").Do("GET", "/privacy?lang=en", "", nil).MustStatus(t, http.StatusOK)
+		if body := string(page.Body); !strings.Contains(body, "Mailer Inc.") || !strings.Contains(body, "Routeur Courriel SAS") || strings.Contains(body, "Ancien Prestataire") {
+			t.Errorf("public privacy notice does not list exactly the active recipients")
+		}
+	})
 }
