@@ -229,8 +229,8 @@ func TestRegistry_Lookups(t *testing.T) {
 	for _, g := range reg.Roles() {
 		roles = append(roles, g.Role)
 	}
-	if !slices.IsSorted(roles) || len(roles) != 7 {
-		t.Errorf("Roles() = %v; want the 7 roles sorted", roles)
+	if !slices.IsSorted(roles) || len(roles) != 8 {
+		t.Errorf("Roles() = %v; want the 8 roles sorted", roles)
 	}
 	if got := names(reg.PurposesOf(fidelis.RoleMarketing)); !slices.Equal(got, []fidelis.Purpose{fidelis.PurposeMarketingEmail, fidelis.PurposeMarketingSMS, fidelis.PurposeAnalytics}) {
 		t.Errorf("PurposesOf(marketing) = %v; want marketing_email, marketing_sms, analytics", got)
