@@ -21,12 +21,12 @@ import (
 
 // Audit actions recorded by this package. Entries name the customer by ID only.
 const (
-	ActLink     = "portal.link"      // a sign-in link was made for the customer
-	ActSignIn   = "portal.sign_in"   // a link was used (or refused: outcome denied)
-	ActSignOut  = "portal.sign_out"  // the customer signed out
-	ActSendMail = "message.send"     // a message was sent to the customer (reason kind:Message-ID)
-	ActivityKey = "portal_sign_in"   // the kind passed to Activity.Touch
-	sysActorID  = "portal"           // the system actor that looks addresses up and sends
+	ActLink     = "portal.link"     // a sign-in link was made for the customer
+	ActSignIn   = "portal.sign_in"  // a link was used (or refused: outcome denied)
+	ActSignOut  = "portal.sign_out" // the customer signed out
+	ActSendMail = "message.send"    // a message was sent to the customer (reason kind:Message-ID)
+	ActivityKey = "portal_sign_in"  // the kind passed to Activity.Touch
+	sysActorID  = "portal"          // the system actor that looks addresses up and sends
 	purposeDP   = fidelis.PurposeDataProtection
 )
 

@@ -98,7 +98,10 @@ func testPortalLinks(t *testing.T, open Opener) {
 		want  int
 	}{{at, 2}, {at.Add(time.Microsecond), 1}, {at.Add(10 * time.Minute), 1}, {at.Add(11 * time.Minute), 0}} {
 		var n int
-		mustPortalWrite(t, db, func(tx selfservice.Tx) (err error) { n, err = tx.CountPortalLinks(t.Context(), r.ID, tt.since); return err })
+		mustPortalWrite(t, db, func(tx selfservice.Tx) (err error) {
+			n, err = tx.CountPortalLinks(t.Context(), r.ID, tt.since)
+			return err
+		})
 		if n != tt.want {
 			t.Errorf("CountPortalLinks(since %v) = %d; want %d", tt.since, n, tt.want)
 		}
@@ -135,7 +138,10 @@ func testPortalSessions(t *testing.T, open Opener) {
 	checkCode(t, "PortalSession(unknown)", err, fidelis.ENOTFOUND)
 
 	var purged int
-	mustPortalWrite(t, db, func(tx selfservice.Tx) (err error) { purged, err = tx.PurgePortal(t.Context(), at.Add(2*time.Minute)); return err })
+	mustPortalWrite(t, db, func(tx selfservice.Tx) (err error) {
+		purged, err = tx.PurgePortal(t.Context(), at.Add(2*time.Minute))
+		return err
+	})
 	if purged != 2 {
 		t.Errorf("PurgePortal = %d rows; want 2 (the expired session and link)", purged)
 	}
