@@ -17,6 +17,8 @@ func (a *App) newPortal() *selfservice.Service {
 	if a.Mailer != nil { // never a typed nil in the interface
 		s.Mailer = a.Mailer
 	}
+	// electronic requests, however recorded, are acknowledged and answered by e-mail.
+	a.Rights.Notifier = s
 	return s
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/fidelis/fidelis/consent"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/loyalty"
-	"github.com/fidelis/fidelis/mailer"
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/rights"
@@ -136,15 +135,10 @@ func (s *Service) ObjectablePurposes() []*privacy.Purpose {
 
 // NewRequest records a rights request the customer makes in the portal: received
 // now, through the portal, and their identity verified by the sign-in link sent to the
-// address on record (R-3: e-mail confirmation). The acknowledgement, with the due date,
-// is sent by e-mail (R-4: an electronic request gets an electronic answer).
+// address on record (R-3: e-mail confirmation). The rights service's notifier (Prepare)
+// sends the acknowledgement with the due date by e-mail.
 func (s *Service) NewRequest(ctx context.Context, sess *Session, kind rights.Kind, purposes []fidelis.Purpose) (*rights.Case, error) {
-	c, err := s.openRequest(ctx, sess, kind, purposes)
-	if err != nil {
-		return nil, err
-	}
-	s.acknowledge(ctx, c)
-	return c, nil
+	return s.openRequest(ctx, sess, kind, purposes)
 }
 
 // openRequest creates the case as the customer and records, as the portal, how their
@@ -155,22 +149,6 @@ func (s *Service) openRequest(ctx context.Context, sess *Session, kind rights.Ki
 		return nil, err
 	}
 	return s.Rights.VerifyIdentity(system(ctx), purposeDP, c.ID, rights.IdentityInput{Method: rights.IdentityEmailConfirmation, Result: rights.IdentityVerified})
-}
-
-// acknowledge sends the acknowledgement of case c to the customer's address on record, in
-// their language, when a mail server is configured. A failure is logged and recorded: the
-// case stands, and the portal shows it.
-func (s *Service) acknowledge(ctx context.Context, c *rights.Case) {
-	if s.Mailer == nil {
-		return
-	}
-	to, lang, err := s.contact(ctx, c.CustomerID)
-	if err != nil {
-		s.logger().WarnContext(ctx, "acknowledgement of a rights request not sent", "case", c.ID, "err", err)
-		return
-	}
-	s.sendLater(ctx, c.CustomerID, mailer.Message{Kind: mailer.KindRightsReceived, Lang: lang, To: to,
-		Data: map[string]any{"reference": c.ID, "right": string(c.Kind), "received": c.ReceivedAt, "due": c.Due}})
 }
 
 // contact reads the customer's address and language, as the portal, to write to them.
@@ -194,6 +172,7 @@ func (s *Service) ExportNow(ctx context.Context, sess *Session, kind rights.Kind
 	if kind != rights.KindAccess && kind != rights.KindPortability {
 		return nil, fidelis.Invalid(fidelis.FieldError{Field: "kind", Rule: "invalid_kind", Message: "must be access or portability"})
 	}
+	ctx = quiet(ctx) // answered on the spot: the download is the answer, no letter follows
 	c, err := s.openRequest(ctx, sess, kind, nil)
 	if err != nil {
 		return nil, err
