@@ -128,7 +128,7 @@ func (s *Service) LinkURL(token, lang string) string {
 // RequestLink sends a single-use sign-in link to address, if it belongs to a customer, in
 // the customer's language. Whether it does is never told: the answer is the same for a known
 // and an unknown address (no account enumeration), and the message leaves after this
-// returns, so that the time taken tells nothing either. client names the requester (an IP
+// returns, so that the SMTP exchange does not show in the time taken. client names the requester (an IP
 // address) for the rate limit; it is kept in memory only. Errors: EINVALID (not an e-mail
 // address), ETOOMANY (too many requests from this client), EUNAVAILABLE (no mail server).
 func (s *Service) RequestLink(ctx context.Context, address fidelis.Secret, client string) error {
