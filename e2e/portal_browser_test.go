@@ -7,6 +7,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -83,6 +85,23 @@ func TestBrowser_PortalMagicLinkAndWithdrawal_C2(t *testing.T) {
 		}
 		return strings.TrimSpace(v)
 	}
+	// shot saves a screenshot when FIDELIS_SCREENSHOTS names a directory.
+	shot := func(name string) {
+		t.Helper()
+		dir := os.Getenv("FIDELIS_SCREENSHOTS")
+		if dir == "" {
+			return
+		}
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	expect := func(what, got string, want ...string) {
 		t.Helper()
 		for _, w := range want {
@@ -112,6 +131,7 @@ func TestBrowser_PortalMagicLinkAndWithdrawal_C2(t *testing.T) {
 	)
 	expect("my e-mail", text("my e-mail", `[data-testid="field-email"]`), "lea.moreau@example.fr")
 	expect("my name", text("my name", `[data-testid="field-given_name"]`), "Léa")
+	shot("portal-data")
 
 	// One click withdraws the consent.
 	do("open my consents",
@@ -124,6 +144,7 @@ func TestBrowser_PortalMagicLinkAndWithdrawal_C2(t *testing.T) {
 		chromedp.WaitVisible(css(`[data-testid="consent-give"]`)),
 	)
 	expect("flash", text("flash", `[data-testid="flash"]`), "Votre retrait est enregistré")
+	shot("portal-consents")
 	marketing := app.SystemContext(context.Background(), "campaign", fidelis.RoleMarketing)
 	if _, err := a.Customers.Get(marketing, fidelis.PurposeMarketingEmail, cu.ID); fidelis.AsError(err) == nil || fidelis.AsError(err).Reason != "consent_withdrawn" {
 		t.Fatalf("marketing read after the click: %v; want refused (consent_withdrawn)", err)
@@ -140,6 +161,8 @@ func TestBrowser_PortalMagicLinkAndWithdrawal_C2(t *testing.T) {
 		chromedp.WaitVisible(css(`html[lang="en"] body[data-page="consents"]`)),
 	)
 	expect("consents in English", text("heading", `h1`), "My consents")
+	do("open my requests", chromedp.Click(css(`[data-testid="nav-requests"]`)), chromedp.WaitVisible(css(`#request-form`)))
+	shot("portal-requests")
 	do("sign out",
 		chromedp.Click(css(`[data-testid="logout"]`)),
 		chromedp.WaitVisible(css(`#login-form`)),

@@ -207,6 +207,17 @@ func TestPortal_MagicLinkFlow_C2_R1_R3_R4(t *testing.T) {
 				t.Errorf("privacy notice in %s: wrong language or no notice", lang)
 			}
 			noMissingText(t, "privacy "+lang, p.Body)
+			for _, path := range []string{"/portal/data", "/portal/consents", "/portal/requests", "/portal/nowhere"} {
+				status := http.StatusOK
+				if path == "/portal/nowhere" {
+					status = http.StatusNotFound
+				}
+				pg := mustStatus(t, path, c.Do("GET", path, nil), status)
+				if !strings.Contains(pg.Body, `<html lang="`+lang+`">`) {
+					t.Errorf("%s is not in %s", path, lang)
+				}
+				noMissingText(t, path+" "+lang, pg.Body)
+			}
 			pts := mustStatus(t, "points", c.Do("GET", "/portal/points", nil), http.StatusOK)
 			if !strings.Contains(pts.Body, `data-testid="not-member"`) {
 				t.Errorf("points page for a non-member in %s lacks the notice", lang)
