@@ -10,6 +10,9 @@ const (
 	ActorUser   ActorKind = "user"   // a staff member signed in to the back-office
 	ActorToken  ActorKind = "token"  // another system with an API token
 	ActorSystem ActorKind = "system" // Fidelis itself: jobs, demo loader, CLI
+	// ActorCustomer is a customer signed in to the self-service portal, acting on their own
+	// data only; the ID is their customer ID and the role RoleSubject.
+	ActorCustomer ActorKind = "customer"
 )
 
 // Actor is who performs an operation. It carries IDs only: audit entries name the actor

@@ -51,6 +51,10 @@ const (
 	RoleSupport        Role = "support"
 	RoleLoyaltyManager Role = "loyalty_manager"
 	RoleAuditor        Role = "auditor"
+	// RoleSubject is the data subject acting on their own data through the customer portal.
+	// It is never a staff role: the portal binds it to one customer (the actor's ID), and
+	// users and API tokens cannot be given it.
+	RoleSubject Role = "subject"
 )
 
 // Action is an operation an actor performs. Actions on personal data need a purpose;

@@ -30,6 +30,7 @@ import (
 	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/rights"
+	"github.com/fidelis/fidelis/selfservice"
 	"github.com/fidelis/fidelis/store"
 	"github.com/fidelis/fidelis/vault"
 )
@@ -66,6 +67,11 @@ type Config struct {
 	SuppressionPeriod time.Duration
 	// RightsDueSoonDays flags rights requests due within this many days. Zero: 7.
 	RightsDueSoonDays int
+	// PublicURL is the portal's address as customers reach it, for sign-in links; the
+	// listening address when empty.
+	PublicURL string
+	// PortalHandler, when set, mounts the customer portal on the same server.
+	PortalHandler func(a *App, mux *http.ServeMux)
 }
 
 // App is a running installation.
@@ -95,6 +101,9 @@ type App struct {
 	// webhooks.
 	Recipients *recipient.Service
 	Dispatcher *recipient.Dispatcher
+
+	// Portal is the customer portal: sign-in links and self-service.
+	Portal *selfservice.Service
 }
 
 // KeyFilePath returns the configured key file path.
@@ -169,11 +178,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
 	a.wireRecipients()
 	a.Register.Recipients = a.registerRecipients
+	a.Portal = a.newPortal()
 	return a, nil
 }
 
-// Close closes the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close waits for the portal's messages under way, then closes the database.
+func (a *App) Close() error {
+	if a.Portal != nil {
+		a.Portal.Wait()
+	}
+	return a.DB.Close()
+}
 
 // SystemContext returns a context acting as Fidelis itself with role, for commands.
 func SystemContext(ctx context.Context, job string, role fidelis.Role) context.Context {
@@ -187,8 +202,14 @@ func (a *App) Handler() http.Handler {
 	s.Recipients = a.Recipients
 	s.Rights = a.Rights
 	s.Loyalty = a.Loyalty
-	if a.Config.WebHandler != nil {
-		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
+	if a.Config.WebHandler != nil || a.Config.PortalHandler != nil {
+		s.Extra = func(mux *http.ServeMux) {
+			for _, h := range []func(*App, *http.ServeMux){a.Config.WebHandler, a.Config.PortalHandler} {
+				if h != nil {
+					h(a, mux)
+				}
+			}
+		}
 	}
 	return s.Handler()
 }
@@ -220,6 +241,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 			return fmt.Errorf("listen on %s: %w", addr, err)
 		}
 	}
+	a.portalDefaults(ln.Addr().String())
 	srv := &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -211,6 +211,13 @@ func (c *tokenCache) forget(id string) {
 
 func (s *Service) now() time.Time { return fidelis.UTC(s.Now()) }
 
+// reservedRole refuses the subject role to staff and tokens: it is the customer's own role
+// in the portal, bound there to one customer; a user or token holding it would reach every
+// customer's data under data_protection.
+func reservedRole() fidelis.FieldError {
+	return fidelis.FieldError{Field: "role", Rule: "reserved_role", Message: "is reserved for customers signed in to the portal"}
+}
+
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
 
 // MinPasswordLength follows NIST SP 800-63B's minimum for passwords chosen by users... and
@@ -231,6 +238,8 @@ func (s *Service) CreateUser(ctx context.Context, username, password string, rol
 	}
 	if !s.Registry.ValidRole(role) {
 		errs = append(errs, fidelis.FieldError{Field: "role", Rule: "unknown_role", Message: "is not a known role"})
+	} else if role == fidelis.RoleSubject {
+		errs = append(errs, reservedRole())
 	}
 	if locale != "fr" && locale != "en" {
 		errs = append(errs, fidelis.FieldError{Field: "locale", Rule: "invalid_locale", Message: "must be one of: fr, en"})
@@ -416,6 +425,8 @@ func (s *Service) CreateToken(ctx context.Context, name string, role fidelis.Rol
 	var errs []fidelis.FieldError
 	if !s.Registry.ValidRole(role) {
 		errs = append(errs, fidelis.FieldError{Field: "role", Rule: "unknown_role", Message: "is not a known role"})
+	} else if role == fidelis.RoleSubject {
+		errs = append(errs, reservedRole())
 	}
 	if utf8.RuneCountInString(name) > 100 {
 		errs = append(errs, fidelis.FieldError{Field: "name", Rule: "too_long", Message: "must be at most 100 characters"})

@@ -106,6 +106,9 @@ func DefaultGrants() []RoleGrant {
 		{Role: fidelis.RoleSupport, Purposes: P(fidelis.PurposeCustomerService), Actions: A(read, create, update)},
 		{Role: fidelis.RoleLoyaltyManager, Purposes: P(fidelis.PurposeLoyalty, fidelis.PurposeCustomerService), Actions: A(read, create, update, fidelis.ActionManageLoyalty)},
 		{Role: fidelis.RoleAuditor, Purposes: P(fidelis.PurposeAudit), Actions: A(acc, fidelis.ActionVerifyAudit, fidelis.ActionReadRegister)},
+		// The customer in the portal: their own record and requests (data_protection: access,
+		// consents, rights requests, exports) and their loyalty account (loyalty).
+		{Role: fidelis.RoleSubject, Purposes: P(fidelis.PurposeDataProtection, fidelis.PurposeLoyalty), Actions: A(read, update, export)},
 	}
 }
 

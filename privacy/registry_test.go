@@ -229,8 +229,8 @@ func TestRegistry_Lookups(t *testing.T) {
 	for _, g := range reg.Roles() {
 		roles = append(roles, g.Role)
 	}
-	if !slices.IsSorted(roles) || len(roles) != 7 {
-		t.Errorf("Roles() = %v; want the 7 roles sorted", roles)
+	if !slices.IsSorted(roles) || len(roles) != 8 {
+		t.Errorf("Roles() = %v; want the 8 roles sorted", roles)
 	}
 	if got := names(reg.PurposesOf(fidelis.RoleMarketing)); !slices.Equal(got, []fidelis.Purpose{fidelis.PurposeMarketingEmail, fidelis.PurposeMarketingSMS, fidelis.PurposeAnalytics}) {
 		t.Errorf("PurposesOf(marketing) = %v; want marketing_email, marketing_sms, analytics", got)
@@ -304,8 +304,11 @@ func TestDefaults_LeastData_D1(t *testing.T) {
 	}
 	for _, g := range reg.Roles() {
 		for _, a := range []fidelis.Action{fidelis.ActionErase, fidelis.ActionExport} {
-			if slices.Contains(g.Actions, a) && g.Role != fidelis.RoleDPO && g.Role != fidelis.RoleAdmin {
-				t.Errorf("role %s holds %s by default; want only dpo and admin (D-1)", g.Role, a)
+			// The subject exports their own data and nothing else: the portal
+			// binds the role to one customer.
+			allowed := g.Role == fidelis.RoleDPO || g.Role == fidelis.RoleAdmin || g.Role == fidelis.RoleSubject && a == fidelis.ActionExport
+			if slices.Contains(g.Actions, a) && !allowed {
+				t.Errorf("role %s holds %s by default; want only dpo and admin, and the subject's export of their own data (D-1)", g.Role, a)
 			}
 		}
 	}

@@ -375,6 +375,9 @@ func BuildRegister(in Input, lang string) (*Register, error) {
 		}
 		// Internal recipients: the roles granted the purpose (Roles is sorted by role).
 		for _, g := range in.Registry.Roles() {
+			if g.Role == fidelis.RoleSubject {
+				continue // the customer reading their own data is not a recipient
+			}
 			if slices.Contains(g.Purposes, p.Name) {
 				name := string(g.Role)
 				if t, ok := roleLabels[g.Role]; ok {

@@ -66,6 +66,28 @@ type Service struct {
 	// Sections are extra parts of the portability archive, after the customer's
 	// own data: the loyalty ledger, orders with GTIN and promotion amounts, ...
 	Sections []Section
+	// Notifier, when set, writes to the person as their request is received, extended,
+	// refused or completed (R-4: an electronic request gets an electronic answer).
+	Notifier Notifier
+}
+
+// Notifier writes to the person about their request. Prepare is called before a change of
+// case c is carried out, while the customer's contact details still exist (an erasure
+// removes them), and returns the function that sends the message once the change is
+// committed, with the case as it then stands; nil when there is nothing to send. Failures
+// to send are the notifier's to log and record: they never undo the change.
+type Notifier interface {
+	Prepare(ctx context.Context, c *Case) func(ctx context.Context, done *Case)
+}
+
+// notify tells the person of a change already made to c (one that keeps their record).
+func (s *Service) notify(ctx context.Context, c *Case) {
+	if s.Notifier == nil {
+		return
+	}
+	if send := s.Notifier.Prepare(ctx, c); send != nil {
+		send(ctx, c)
+	}
 }
 
 func (s *Service) now() time.Time { return fidelis.UTC(s.Now()) }
@@ -236,6 +258,7 @@ func (s *Service) Create(ctx context.Context, p fidelis.Purpose, in NewCase) (*C
 	if err != nil {
 		return nil, fmt.Errorf("rights.Create: %w", err)
 	}
+	s.notify(ctx, c)
 	return c, nil
 }
 
@@ -468,7 +491,7 @@ func (s *Service) Extend(ctx context.Context, p fidelis.Purpose, id string, in E
 	if len(errs) > 0 {
 		return nil, fidelis.Invalid(errs...)
 	}
-	return s.change(ctx, p, id, ActExtend, "rights_request.extended", func(c *Case, now time.Time, actor string) error {
+	out, err := s.change(ctx, p, id, ActExtend, "rights_request.extended", func(c *Case, now time.Time, actor string) error {
 		if c.Extension != nil {
 			return precondition("already_extended", "the deadline was already extended once; GDPR art. 12(3) allows one extension")
 		}
@@ -501,6 +524,10 @@ func (s *Service) Extend(ctx context.Context, p fidelis.Purpose, id string, in E
 		c.Status = StatusExtended
 		return nil
 	})
+	if err == nil {
+		s.notify(ctx, out)
+	}
+	return out, err
 }
 
 // answerChannel enforces R-4: a request made by electronic means is answered by electronic
@@ -540,7 +567,7 @@ func (s *Service) Refuse(ctx context.Context, p fidelis.Purpose, id string, in R
 			return nil, invalid("reasons", "invalid_reason", "must be among: manifestly_unfounded, excessive, identity_not_verified, legal_obligation, legal_claims, compelling_grounds, rights_of_others, no_data")
 		}
 	}
-	return s.change(ctx, p, id, ActRefuse, "rights_request.refused", func(c *Case, now time.Time, actor string) error {
+	out, err := s.change(ctx, p, id, ActRefuse, "rights_request.refused", func(c *Case, now time.Time, actor string) error {
 		ch := in.Channel
 		if ch == "" {
 			ch = c.Channel
@@ -552,6 +579,10 @@ func (s *Service) Refuse(ctx context.Context, p fidelis.Purpose, id string, in R
 		c.Status = StatusRefused
 		return nil
 	})
+	if err == nil {
+		s.notify(ctx, out)
+	}
+	return out, err
 }
 
 // CompleteInput is the answer to a case.
@@ -594,12 +625,18 @@ func (s *Service) Complete(ctx context.Context, p fidelis.Purpose, id string, in
 	} else if in.Changes != nil {
 		return nil, invalid("changes", "not_allowed", "only a rectification carries changes")
 	}
+	// The letter is prepared before the request is carried out: an erasure removes the
+	// address it goes to.
+	var send func(context.Context, *Case)
+	if s.Notifier != nil {
+		send = s.Notifier.Prepare(ctx, c)
+	}
 	ans, err := s.perform(ctx, p, c, in)
 	if err != nil {
 		return nil, err
 	}
 	ans.Channel = ch
-	return s.change(ctx, p, id, ActComplete, "rights_request.completed", func(c *Case, now time.Time, actor string) error {
+	out, err := s.change(ctx, p, id, ActComplete, "rights_request.completed", func(c *Case, now time.Time, actor string) error {
 		if err := s.completable(c); err != nil {
 			return err
 		}
@@ -608,6 +645,10 @@ func (s *Service) Complete(ctx context.Context, p fidelis.Purpose, id string, in
 		c.Status = StatusCompleted
 		return nil
 	})
+	if err == nil && send != nil {
+		send(ctx, out)
+	}
+	return out, err
 }
 
 // completable checks the state a case must be in to be completed.

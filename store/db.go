@@ -381,7 +381,7 @@ func translate(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
-		case pe.Code == "23505" || pe.Code == "23514": // unique or check violation, as SQLITE_CONSTRAINT
+		case pe.Code == "23505" || pe.Code == "23514" || pe.Code == "23503": // unique, check or foreign-key violation, as SQLITE_CONSTRAINT
 			return &fidelis.Error{Code: fidelis.ECONFLICT, Message: "the change conflicts with existing data", Err: err}
 		case pe.Code == "40001" || pe.Code == "40P01":
 			return &fidelis.Error{Code: fidelis.EUNAVAILABLE, Message: "a concurrent change interfered; try again", Err: err}

@@ -18,6 +18,7 @@ import (
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/app"
 	"github.com/fidelis/fidelis/audit"
+	"github.com/fidelis/fidelis/portal"
 	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/web"
 )
@@ -75,6 +76,8 @@ type options struct {
 	controller register.Controller
 	// smtp is the mail server for messages to customers (mail.go).
 	smtp smtpOptions
+	// publicURL is the portal's address for sign-in links (portal.go).
+	publicURL string
 }
 
 func env(name, def string) string {
@@ -98,12 +101,18 @@ func (o *options) config(stderr io.Writer) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
+	public, err := publicURL(o.publicURL)
+	if err != nil {
+		return app.Config{}, err
+	}
 	cfg := app.Config{
 		DataDir: o.dataDir, DBURL: o.dbURL, KeyFile: o.keyFile, Stderr: stderr,
-		Logger:     slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})),
-		WebHandler: web.Mount,
-		Controller: o.controller,
-		SMTP:       smtp,
+		Logger:        slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})),
+		WebHandler:    web.Mount,
+		Controller:    o.controller,
+		SMTP:          smtp,
+		PublicURL:     public,
+		PortalHandler: portal.Mount,
 	}
 	return cfg, rightsConfig(&cfg)
 }
@@ -125,6 +134,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&o.logLevel, "log-level", env("FIDELIS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env FIDELIS_LOG_LEVEL)")
 	controllerFlags(root, &o.controller)
 	smtpFlags(root, &o.smtp)
+	portalFlags(root, &o.publicURL)
 	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), registerCmd(o), mailCmd(o), webhooksCmd(o), rightsCmd(o), suppressionCmd(o), loyaltyCmd(o))
 	return root
 }

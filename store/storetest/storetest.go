@@ -81,6 +81,8 @@ func Run(t *testing.T, open Opener) {
 		{"Loyalty/MemberLockSerialises_L7", testLoyaltyMemberLock},
 		{"Loyalty/LedgerLotsFIFOAndLiability_L6", testLoyaltyLedgerAndLots},
 		{"Loyalty/IdempotencyClaimKeepsFirst_L7", testLoyaltyIdempotency},
+		{"Portal/LinksSingleUseCountedNeedCustomer", testPortalLinks},
+		{"Portal/SessionsExpirePurgeAndGoWithCustomer_R8", testPortalSessions},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
