@@ -292,7 +292,7 @@ func TestCompose_EveryKindInBothLanguages(t *testing.T) {
 	data := map[string]any{
 		"link": "https://portal.dupont.example/x", "minutes": 15, "reference": "RR-2026-0042", "right": "erasure",
 		"received": fixedNow, "due": fixedNow.AddDate(0, 1, 0), "reasons": `<script>alert("x")</script>`,
-		"points": 1200, "date": time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), "programme": "Club Dupont",
+		"points": 1200, "date": time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), "programme": "Club Dupont", "effective": fixedNow.AddDate(0, 0, 35),
 	}
 	for _, kind := range mailer.Kinds() {
 		subjects := map[string]string{}

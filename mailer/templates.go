@@ -29,6 +29,10 @@ const (
 	KindRightsRefused Kind = "rights_request_refused"
 	// KindRightsCompleted tells a request was carried out (R-4): "reference" and "right".
 	KindRightsCompleted Kind = "rights_request_completed"
+	// KindRightsErased tells an erasure request was carried out (R-4, R-8): "reference" and
+	// "effective" (time.Time, when no backup holds the key any more). The customer area
+	// is gone with the data, so the letter is the whole answer.
+	KindRightsErased Kind = "rights_request_erased"
 	// KindTest checks the SMTP configuration ("fidelis mail test"); it needs no data.
 	KindTest Kind = "smtp_test"
 	// KindPointsExpiring warns of points about to expire (L-4): "points" (int), "date"
@@ -127,6 +131,17 @@ var catalogue = map[Kind]entry{
 			Subject: "Your request has been handled ({{.reference}})",
 			Text:    "Hello,\n\nYour {{right .right}} request (reference {{.reference}}) has been handled. You will find the result in your customer area.\n",
 			HTML:    `<p>Hello,</p><p>Your {{right .right}} request (reference <strong>{{.reference}}</strong>) has been handled. You will find the result in your customer area.</p>`,
+		}},
+	KindRightsErased: {fields: []string{"reference", "effective"},
+		fr: texts{
+			Subject: "Vos données ont été effacées ({{.reference}})",
+			Text:    "Bonjour,\n\nVotre demande d'effacement (référence {{.reference}}) a été exécutée : vos données personnelles ont été effacées et votre espace client a été fermé. La clé qui chiffrait vos données a été détruite ; les copies de sauvegarde, illisibles sans elle, auront toutes disparu le {{date .effective}}.\n\nNous conservons, comme la loi l'exige et sans votre identité : les pièces comptables, la trace de votre demande et de notre réponse, et, pour ne plus vous contacter, une empreinte non réversible de votre adresse e-mail et de votre numéro de téléphone.\n\nCe message est le dernier que nous vous envoyons.\n",
+			HTML:    `<p>Bonjour,</p><p>Votre demande d'effacement (référence <strong>{{.reference}}</strong>) a été exécutée : vos données personnelles ont été effacées et votre espace client a été fermé. La clé qui chiffrait vos données a été détruite ; les copies de sauvegarde, illisibles sans elle, auront toutes disparu le <strong>{{date .effective}}</strong>.</p><p>Nous conservons, comme la loi l'exige et sans votre identité : les pièces comptables, la trace de votre demande et de notre réponse, et, pour ne plus vous contacter, une empreinte non réversible de votre adresse e-mail et de votre numéro de téléphone.</p><p>Ce message est le dernier que nous vous envoyons.</p>`,
+		},
+		en: texts{
+			Subject: "Your data has been erased ({{.reference}})",
+			Text:    "Hello,\n\nYour erasure request (reference {{.reference}}) has been carried out: your personal data has been erased and your customer area closed. The key that encrypted your data was destroyed; backup copies, unreadable without it, will all be gone by {{date .effective}}.\n\nAs the law requires, we keep without your identity: accounting records, the record of your request and of our answer, and, so as never to contact you again, an irreversible fingerprint of your e-mail address and telephone number.\n\nThis is the last message we send you.\n",
+			HTML:    `<p>Hello,</p><p>Your erasure request (reference <strong>{{.reference}}</strong>) has been carried out: your personal data has been erased and your customer area closed. The key that encrypted your data was destroyed; backup copies, unreadable without it, will all be gone by <strong>{{date .effective}}</strong>.</p><p>As the law requires, we keep without your identity: accounting records, the record of your request and of our answer, and, so as never to contact you again, an irreversible fingerprint of your e-mail address and telephone number.</p><p>This is the last message we send you.</p>`,
 		}},
 	KindPointsExpiring: {fields: []string{"points", "date", "programme"},
 		fr: texts{

@@ -69,7 +69,16 @@ func TestRightsLetters_ElectronicRequestAnsweredByEmail_R4(t *testing.T) {
 		next("We have received your request ("+erasure.ID+")", "erasure")
 		verify(erasure)
 		must(e.a.Rights.Complete(dpo, dp, erasure.ID, rights.CompleteInput{}))
-		next("Your request has been handled (" + erasure.ID + ")")
+		done := must(e.a.Rights.Get(dpo, dp, erasure.ID))
+		if done.Answer == nil || done.Answer.ErasureEffectiveAt == nil {
+			t.Fatalf("erasure answer = %+v; want an effective-erasure date", done.Answer)
+		}
+		// The customer area is gone with the data: the letter says what was done and kept,
+		// and when no backup holds the key any more, without sending them to the portal.
+		next("Your data has been erased ("+erasure.ID+")", "customer area closed", done.Answer.ErasureEffectiveAt.UTC().Format("2 January 2006"), "accounting records", "last message")
+		if m := e.waitMail(t, n); strings.Contains(m.text, "You will find the result") {
+			t.Errorf("the erasure letter sends the person to a customer area that no longer exists:\n%s", m.text)
+		}
 		e.a.Portal.Wait()
 		if got := len(e.smtp.Messages()); got != n {
 			t.Fatalf("%d messages; want %d (none for the request by post)", got, n)

@@ -69,6 +69,13 @@ func letter(c *rights.Case, lang string) (mailer.Message, bool) {
 		m.Data["reasons"] = strings.Join(rs, " ; ")
 	case rights.StatusCompleted:
 		m.Kind = mailer.KindRightsCompleted
+		// An erasure closes the customer area with the data: the letter itself says what
+		// was done, what is kept and when no backup holds the key any more.
+		if a := c.Answer; c.Kind == rights.KindErasure && a != nil && a.ErasureEffectiveAt != nil {
+			m.Kind = mailer.KindRightsErased
+			m.Data["effective"] = *a.ErasureEffectiveAt
+			delete(m.Data, "right")
+		}
 	default:
 		return m, false
 	}
