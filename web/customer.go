@@ -273,7 +273,11 @@ func (s *server) actorNames(ctx context.Context, v *visit, actors []string) map[
 		names = map[string]string{}
 	}
 	for _, a := range actors {
-		if names[a] == "" {
+		switch {
+		case strings.HasPrefix(a, string(fidelis.ActorCustomer)+":"):
+			// The customer themself, signed in to the portal: no staff name to show.
+			names[a] = s.cat.t(v.lang, "actor.customer")
+		case names[a] == "":
 			names[a] = a
 		}
 	}

@@ -261,6 +261,7 @@ func messages() catalogue {
 		"accesslog.empty":            {"Aucun accès enregistré.", "No access recorded."},
 		"accesslog.unavailable":      {"Votre rôle ne dispose d'aucune finalité permettant de consulter le journal des accès (finalités « protection des données » ou « audit »).", "Your role holds no purpose that allows viewing the access log (the data protection or audit purposes)."},
 		"actor.you":                  {"vous", "you"},
+		"actor.customer":             {"le client lui-même (espace client)", "the customer themself (customer area)"},
 		"outcome.ok":                 {"autorisé", "allowed"},
 		"outcome.denied":             {"refusé", "denied"},
 		"outcome.failed":             {"échec", "failed"},

@@ -371,14 +371,19 @@ func TestWeb_AccessLog_NamesWhoActed_P4(t *testing.T) {
 			t.Fatal(err)
 		}
 		fidelistest.NewClient(t, s.base, tok).Do("GET", "/api/v1/customers/"+id, fidelis.PurposeCustomerService, nil).MustStatus(t, http.StatusOK)
+		// The customer reading their own record in the portal.
+		self := fidelis.WithActor(context.Background(), fidelis.Actor{Kind: fidelis.ActorCustomer, ID: id, Role: fidelis.RoleSubject})
+		if _, err := s.app.Customers.Get(self, fidelis.PurposeDataProtection, fidelis.CustomerID(id)); err != nil {
+			t.Fatalf("Get as the customer = %v", err)
+		}
 
 		alice := newBrowser(t, s.base)
 		alice.login("alice")
-		p := alice.get(page).must(t, http.StatusOK, "caisse-lyon (API)", "alice (")
+		p := alice.get(page).must(t, http.StatusOK, "caisse-lyon (API)", "alice (", "le client lui-même (espace client)")
 		if !strings.Contains(p.body, ">sam<") && !strings.Contains(p.body, "sam\n") && !strings.Contains(p.body, "sam ") {
 			t.Errorf("customer page does not name sam in the access log")
 		}
-		if strings.Contains(p.body, "user:usr_") || strings.Contains(p.body, "token:tok_") {
+		if strings.Contains(p.body, "user:usr_") || strings.Contains(p.body, "token:tok_") || strings.Contains(p.body, "customer:cus_") {
 			t.Errorf("customer page shows internal actor IDs")
 		}
 	})
