@@ -29,6 +29,7 @@ import (
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
+	"github.com/fidelis/fidelis/retention"
 	"github.com/fidelis/fidelis/rights"
 	"github.com/fidelis/fidelis/store"
 	"github.com/fidelis/fidelis/vault"
@@ -66,6 +67,12 @@ type Config struct {
 	SuppressionPeriod time.Duration
 	// RightsDueSoonDays flags rights requests due within this many days. Zero: 7.
 	RightsDueSoonDays int
+	// RetentionGrace is how long retention waits after a renewal request or a warning
+	// (T-1, T-3). Zero: 30 days.
+	RetentionGrace time.Duration
+	// RetentionInterval is how often Serve runs retention. Zero: daily; negative: never
+	// (the operator runs "fidelis retention run").
+	RetentionInterval time.Duration
 }
 
 // App is a running installation.
@@ -95,6 +102,9 @@ type App struct {
 	// webhooks.
 	Recipients *recipient.Service
 	Dispatcher *recipient.Dispatcher
+
+	// Retention applies the retention rules, notices and legal holds (T-1..T-8).
+	Retention *retention.Service
 }
 
 // KeyFilePath returns the configured key file path.
@@ -168,6 +178,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Register = &register.Service{Registry: reg, Controller: cfg.Controller, RegistryDate: regDate}
 	a.Sealer = &audit.Sealer{Store: db, Key: kr.AuditSigningKey(), Now: cfg.Now, Logger: cfg.Logger}
 	a.wireRecipients()
+	a.Retention = a.newRetention()
 	return a, nil
 }
 
@@ -186,6 +197,7 @@ func (a *App) Handler() http.Handler {
 	s.Recipients = a.Recipients
 	s.Rights = a.Rights
 	s.Loyalty = a.Loyalty
+	s.Retention = a.Retention
 	if a.Config.WebHandler != nil {
 		s.Extra = func(mux *http.ServeMux) { a.Config.WebHandler(a, mux) }
 	}
@@ -238,6 +250,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	wg.Go(func() { a.Dispatcher.Run(jobs, a.webhookInterval()) })
 	wg.Go(func() { a.rightsDaily(jobs) })
 	wg.Go(func() { a.runLoyaltyJobs(jobs, time.Hour) })
+	wg.Go(func() { a.retentionJob(jobs) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
