@@ -107,7 +107,9 @@ func TestDecide_Customer_T2(t *testing.T) {
 		s.State = &privacy.SubjectState{Archived: ptr(day(at))}
 		return s
 	}
-	buyer := func() *retention.Subject { return subject(map[retention.Kind]string{retention.KindPurchase: "2020-03-01"}) }
+	buyer := func() *retention.Subject {
+		return subject(map[retention.Kind]string{retention.KindPurchase: "2020-03-01"})
+	}
 	runDecide(t, []decideCase{
 		{name: "within 3 years of the purchase", sub: buyer(), now: "2023-02-28", rule: "T-2", action: retention.ActionNone, last: "2020-03-01", due: "2023-03-01"},
 		{name: "archived when 3 years have passed", sub: buyer(), now: "2023-03-01", rule: "T-2", action: retention.ActionArchive, reason: "retention_expired", actAt: "2023-03-01"},
@@ -122,7 +124,9 @@ func TestDecide_Customer_T2(t *testing.T) {
 
 // TestDecide_Account_T3: 2 years of inactivity of an online account holder, after a warning.
 func TestDecide_Account_T3(t *testing.T) {
-	holder := func() *retention.Subject { return subject(map[retention.Kind]string{retention.KindLogin: "2021-01-10"}) }
+	holder := func() *retention.Subject {
+		return subject(map[retention.Kind]string{retention.KindLogin: "2021-01-10"})
+	}
 	runDecide(t, []decideCase{
 		{name: "within 2 years of the last sign-in", sub: holder(), now: "2022-12-01", rule: "T-3", action: retention.ActionNone, last: "2021-01-10", due: "2023-01-10"},
 		{name: "warned 30 days before", sub: holder(), now: "2022-12-11", rule: "T-3", action: retention.ActionNotify},
