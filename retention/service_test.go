@@ -411,7 +411,7 @@ func TestRetention_OverrideAudited_T2_T5(t *testing.T) {
 		}
 		raw := fidelistest.MustRawDB(t, e.a)
 		var actor, reason string
-		if err := raw.QueryRow(`SELECT actor, reason FROM audit_entries WHERE action = '` + retention.ActOverride + `'`).Scan(&actor, &reason); err != nil {
+		if err := raw.QueryRow(`SELECT actor, reason FROM audit_entries WHERE action = '`+retention.ActOverride+`'`).Scan(&actor, &reason); err != nil {
 			t.Fatalf("override audit entry: %v", err)
 		}
 		if actor != "system:dpo" || reason != "T-2: 36 -> 48 months: Warranty of 4 years on our furniture" {
