@@ -197,7 +197,7 @@ func (s *Server) handleRetentionHolds(w http.ResponseWriter, r *http.Request) er
 	case "false":
 		f.ActiveOnly = false
 	default:
-		return fidelis.Invalid(fidelis.FieldError{Field: "active", Rule: "invalid_boolean", Message: "must be true or false"})
+		return fidelis.Invalid(fidelis.FieldError{Field: "active", Rule: "invalid", Message: "must be true or false"})
 	}
 	hs, err := s.Retention.Holds(r.Context(), f)
 	if err != nil {

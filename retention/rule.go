@@ -173,7 +173,7 @@ func validateOverride(r Rule, months int, reason string) error {
 	case months < 1 || months > MaxMonths:
 		errs = append(errs, fidelis.FieldError{Field: "months", Rule: "out_of_range", Message: fmt.Sprintf("must be from 1 to %d months", MaxMonths)})
 	case r.MinMonths > 0 && months < r.MinMonths:
-		errs = append(errs, fidelis.FieldError{Field: "months", Rule: "below_legal_minimum",
+		errs = append(errs, fidelis.FieldError{Field: "months", Rule: "out_of_range",
 			Message: fmt.Sprintf("must be at least %d months: the law requires keeping these records that long", r.MinMonths)})
 	}
 	reason = strings.TrimSpace(reason)

@@ -225,7 +225,7 @@ func validateActivity(kind Kind, at, now time.Time) (time.Time, error) {
 	if kind == KindEmailOpen {
 		return at, &fidelis.Error{Code: fidelis.EINVALID, Reason: "not_customer_contact",
 			Message: "an e-mail open is not a contact from the customer (CNIL, T-1): it does not restart the retention period, and Fidelis does not record it",
-			Fields:  []fidelis.FieldError{{Field: "kind", Rule: "not_customer_contact", Message: "an e-mail open does not count as a contact from the customer"}}}
+			Fields:  []fidelis.FieldError{{Field: "kind", Rule: "not_allowed", Message: "an e-mail open does not count as a contact from the customer"}}}
 	}
 	valid := false
 	for _, k := range Kinds() {
