@@ -105,6 +105,9 @@ func (o *options) config(stderr io.Writer) (app.Config, error) {
 		Controller: o.controller,
 		SMTP:       smtp,
 	}
+	if err := retentionConfig(&cfg); err != nil {
+		return app.Config{}, err
+	}
 	return cfg, rightsConfig(&cfg)
 }
 
@@ -126,6 +129,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	controllerFlags(root, &o.controller)
 	smtpFlags(root, &o.smtp)
 	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), registerCmd(o), mailCmd(o), webhooksCmd(o), rightsCmd(o), suppressionCmd(o), loyaltyCmd(o))
+	root.AddCommand(retentionCmd(o))
 	return root
 }
 
