@@ -268,27 +268,6 @@ func (s *Service) archive(ctx context.Context, rules Rules, now time.Time, pol P
 	})
 }
 
-// Decide returns what retention would do now for customer id, for the customer's page and
-// the API: read-only, audited as a read of the customer's retention facts.
-func (s *Service) Decide(ctx context.Context, id fidelis.CustomerID) (*Decision, error) {
-	if err := s.CheckManage(ctx, ActRead); err != nil {
-		return nil, err
-	}
-	rules, err := s.rules(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var sub *Subject
-	if err := s.Store.Read(ctx, func(tx Tx) (err error) { sub, err = tx.RetentionSubject(ctx, id); return err }); err != nil {
-		return nil, fmt.Errorf("retention.Decide: %w", err)
-	}
-	d := Decide(sub, rules, s.now(), s.policy())
-	if err := s.Store.RecordAudit(ctx, s.Audit.Entry(ctx, audit.Event{Action: ActRead, Subject: string(id), Purpose: fidelis.PurposeDataProtection})); err != nil {
-		return nil, fmt.Errorf("retention.Decide: audit: %w", err)
-	}
-	return &d, nil
-}
-
 // SortLines orders report lines by action (in report order), then customer ID.
 func SortLines(lines []Decision) {
 	rank := map[Action]int{}

@@ -298,11 +298,14 @@ func (s *Service) record(ctx context.Context, p fidelis.Purpose, id fidelis.Cust
 	return res, nil
 }
 
-// Purchase records a purchase of customer id at at: the hook a sales channel calls
-// (loyalty orders are read from the ledger and need not call it).
-func (s *Service) Purchase(ctx context.Context, id fidelis.CustomerID, at time.Time) error {
-	return s.Touch(ctx, id, KindPurchase, at)
+// ActivityHook is what other parts of Fidelis call when a customer acts by themselves: the
+// portal's sign-in (KindLogin), a sales channel's purchase. The loyalty ledger needs none:
+// retention reads its orders and redemptions at their own dates.
+type ActivityHook interface {
+	Touch(ctx context.Context, id fidelis.CustomerID, kind Kind, at time.Time) error
 }
+
+var _ ActivityHook = (*Service)(nil)
 
 // HoldInput is a legal hold to place (T-8).
 type HoldInput struct {

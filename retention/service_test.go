@@ -430,7 +430,8 @@ func TestRetention_OneRunAtATime_T7(t *testing.T) {
 	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
 		e := newEnv(t, b, false)
 		id := e.create(support, fidelis.PurposeCustomerService, map[fidelis.Field]string{fidelis.FieldGivenName: "Zoé"})
-		if _, err := e.a.Retention.RecordActivity(support, fidelis.PurposeCustomerService, id, retention.KindPurchase, time.Time{}); err != nil {
+		var hook retention.ActivityHook = e.a.Retention // what a sales channel calls
+		if err := hook.Touch(as("shop", fidelis.RoleSupport), id, retention.KindPurchase, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		other, err := app.Open(context.Background(), e.a.Config) // a second node on the same database
