@@ -191,6 +191,13 @@ func TestRetention_ProspectAskedOnceThenErased_T1_T7(t *testing.T) {
 		if e.exists(quiet) || e.exists(mute) || !e.exists(clicker) {
 			t.Errorf("exists: quiet %v, mute %v, clicker %v; want false, false, true", e.exists(quiet), e.exists(mute), e.exists(clicker))
 		}
+		var receipt string
+		if err := fidelistest.MustRawDB(t, e.a).QueryRow(`SELECT receipt FROM erasures WHERE customer_id = '` + string(quiet) + `'`).Scan(&receipt); err != nil {
+			t.Fatalf("erasure receipt: %v", err)
+		}
+		if !strings.Contains(receipt, `"suppressed":[]`) || strings.Contains(receipt, "suppression list") || !strings.Contains(receipt, `"data_key":"destroyed"`) {
+			t.Errorf("receipt of a retention erasure = %s; want the key destroyed and no suppression entry", receipt)
+		}
 		if _, err := e.a.Customers.Create(sales, fidelis.PurposeSales, customer.Input{Set: map[fidelis.Field]fidelis.Secret{fidelis.FieldEmail: fidelis.NewSecret("ines.prospect@example.fr")}}); err != nil {
 			t.Errorf("re-collecting an expired prospect: %v; want allowed (no suppression after retention)", err)
 		}
