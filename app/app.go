@@ -29,6 +29,7 @@ import (
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
+	"github.com/fidelis/fidelis/retention"
 	"github.com/fidelis/fidelis/rights"
 	"github.com/fidelis/fidelis/selfservice"
 	"github.com/fidelis/fidelis/store"
@@ -72,6 +73,12 @@ type Config struct {
 	PublicURL string
 	// PortalHandler, when set, mounts the customer portal on the same server.
 	PortalHandler func(a *App, mux *http.ServeMux)
+	// RetentionGrace is how long retention waits after a renewal request or a warning
+	// (T-1, T-3). Zero: 30 days.
+	RetentionGrace time.Duration
+	// RetentionInterval is how often Serve runs retention. Zero: daily; negative: never
+	// (the operator runs "fidelis retention run").
+	RetentionInterval time.Duration
 }
 
 // App is a running installation.
@@ -104,6 +111,8 @@ type App struct {
 
 	// Portal is the customer portal: sign-in links and self-service.
 	Portal *selfservice.Service
+	// Retention applies the retention rules, notices and legal holds (T-1..T-8).
+	Retention *retention.Service
 }
 
 // KeyFilePath returns the configured key file path.
@@ -179,6 +188,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.wireRecipients()
 	a.Register.Recipients = a.registerRecipients
 	a.Portal = a.newPortal()
+	a.Retention = a.newRetention()
 	return a, nil
 }
 
@@ -202,6 +212,7 @@ func (a *App) Handler() http.Handler {
 	s.Recipients = a.Recipients
 	s.Rights = a.Rights
 	s.Loyalty = a.Loyalty
+	s.Retention = a.Retention
 	if a.Config.WebHandler != nil || a.Config.PortalHandler != nil {
 		s.Extra = func(mux *http.ServeMux) {
 			for _, h := range []func(*App, *http.ServeMux){a.Config.WebHandler, a.Config.PortalHandler} {
@@ -261,6 +272,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	wg.Go(func() { a.Dispatcher.Run(jobs, a.webhookInterval()) })
 	wg.Go(func() { a.rightsDaily(jobs) })
 	wg.Go(func() { a.runLoyaltyJobs(jobs, time.Hour) })
+	wg.Go(func() { a.retentionJob(jobs) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

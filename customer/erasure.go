@@ -24,8 +24,11 @@ func (s *Service) receipt(id fidelis.CustomerID, now time.Time, actor fidelis.Ac
 	days := int((ret + 24*time.Hour - 1) / (24 * time.Hour))
 	effective := now.Add(ret)
 	kept := []string{KeptAuditLog, KeptReceipt, KeptRights}
+	keptEN, keptFR := "and the rights-request cases (ids and kinds only).", "et les demandes d'exercice de droits (identifiants et types uniquement)."
 	if len(suppressed) > 0 {
 		kept = append(kept, KeptSuppression)
+		keptEN = "the rights-request cases (ids and kinds only), and the keyed hashes of the e-mail address and telephone number on the suppression list."
+		keptFR = "les demandes d'exercice de droits (identifiants et types uniquement) et les empreintes à clé de l'adresse e-mail et du téléphone sur la liste d'opposition."
 	} else {
 		suppressed = []string{}
 	}
@@ -36,14 +39,12 @@ func (s *Service) receipt(id fidelis.CustomerID, now time.Time, actor fidelis.Ac
 		Notice: fmt.Sprintf("The customer's data key was destroyed: every remaining copy of their encrypted data, "+
 			"including in backups and replicas, can no longer be decrypted. Their record, search indexes and history were deleted. "+
 			"Backups are kept %d days, so the erasure is effective everywhere on %s, when the last backup holding the wrapped key expires. "+
-			"Kept by law, pseudonymised: the audit log (pseudonymous customer ID only), this receipt, the rights-request cases (ids and kinds only), "+
-			"and the keyed hashes of the e-mail address and telephone number on the suppression list.",
-			days, effective.Format("2006-01-02")),
+			"Kept by law, pseudonymised: the audit log (pseudonymous customer ID only), this receipt, %s",
+			days, effective.Format("2006-01-02"), keptEN),
 		NoticeFR: fmt.Sprintf("La clé de données du client a été détruite : toute copie restante de ses données chiffrées, "+
 			"y compris dans les sauvegardes et les réplicas, ne peut plus être déchiffrée. Sa fiche, ses index de recherche et son historique ont été supprimés. "+
 			"Les sauvegardes sont conservées %d jours : l'effacement est effectif partout le %s, à l'expiration de la dernière sauvegarde contenant la clé chiffrée. "+
-			"Conservés en vertu de la loi, sous forme pseudonymisée : le journal d'audit (identifiant pseudonyme uniquement), ce reçu, les demandes d'exercice de droits (identifiants et types uniquement) "+
-			"et les empreintes à clé de l'adresse e-mail et du téléphone sur la liste d'opposition.",
-			days, effective.Format("02/01/2006")),
+			"Conservés en vertu de la loi, sous forme pseudonymisée : le journal d'audit (identifiant pseudonyme uniquement), ce reçu, %s",
+			days, effective.Format("02/01/2006"), keptFR),
 	}
 }

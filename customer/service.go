@@ -699,6 +699,19 @@ func (s *Service) Export(ctx context.Context, p fidelis.Purpose, id fidelis.Cust
 // history are deleted, all in one transaction with the audit entry, the event and the
 // receipt. The audit log keeps only the pseudonymous ID.
 func (s *Service) Erase(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) (*Erasure, error) {
+	return s.erase(ctx, p, id, true, "")
+}
+
+// EraseExpired erases customer id because their retention period ended (T-7), by the same
+// crypto-shredding as Erase, under purpose p (data_protection). The contact details are not
+// put on the suppression list: the person did not ask to be forgotten, and may give them
+// again later (R-15 is for erasure on request and objection). The audit entry's reason
+// names the rule ("retention:T-1").
+func (s *Service) EraseExpired(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID, rule string) (*Erasure, error) {
+	return s.erase(ctx, p, id, false, "retention:"+rule)
+}
+
+func (s *Service) erase(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID, suppress bool, why string) (*Erasure, error) {
 	if _, err := s.authorize(ctx, p, fidelis.ActionErase, ActErase, string(id)); err != nil {
 		return nil, err
 	}
@@ -712,9 +725,11 @@ func (s *Service) Erase(ctx context.Context, p fidelis.Purpose, id fidelis.Custo
 		}
 		// the keyed hashes of the e-mail and phone go on the suppression list before
 		// the record and its blind indexes are deleted, in the same transaction.
-		suppressed, err := s.suppress(ctx, tx, rec, SuppressErasure, now)
-		if err != nil {
-			return err
+		var suppressed []string
+		if suppress {
+			if suppressed, err = s.suppress(ctx, tx, rec, SuppressErasure, now); err != nil {
+				return err
+			}
 		}
 		d, err := tx.DeleteCustomer(ctx, id)
 		if err != nil {
@@ -724,7 +739,7 @@ func (s *Service) Erase(ctx context.Context, p fidelis.Purpose, id fidelis.Custo
 		if err := tx.InsertErasure(ctx, receipt); err != nil {
 			return err
 		}
-		if err := tx.AppendAudit(ctx, s.Audit.Entry(ctx, audit.Event{Action: ActErase, Subject: string(id), Purpose: p, Fields: fidelis.CustomerFields()})); err != nil {
+		if err := tx.AppendAudit(ctx, s.Audit.Entry(ctx, audit.Event{Action: ActErase, Subject: string(id), Purpose: p, Fields: fidelis.CustomerFields(), Reason: why})); err != nil {
 			return err
 		}
 		return tx.AppendEvent(ctx, s.event("customer.erased", id, nil))

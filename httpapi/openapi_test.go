@@ -1080,6 +1080,7 @@ func TestOpenAPI_Conformance(t *testing.T) {
 		cf.call(fidelistest.NewClient(t, down.URL, ""), "GET", "/healthz", "", nil, http.StatusServiceUnavailable)
 
 		exerciseRecipients(t, cf, b)
+		exerciseRetention(t, cf, b)
 
 		// Every documented operation, and every status it documents (but "default"), was
 		// observed.

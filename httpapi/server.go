@@ -24,6 +24,7 @@ import (
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
+	"github.com/fidelis/fidelis/retention"
 	"github.com/fidelis/fidelis/rights"
 )
 
@@ -58,6 +59,8 @@ type Server struct {
 	Extra func(mux *http.ServeMux)
 	// Recipients is the recipients registry (D-4, R-9).
 	Recipients *recipient.Service
+	// Retention is the retention engine (T-1..T-8).
+	Retention *retention.Service
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -128,6 +131,7 @@ func (s *Server) Handler() http.Handler {
 	s.recipientRoutes(api)
 	s.rightsRoutes(api)
 	s.loyaltyRoutes(api)
+	s.retentionRoutes(api)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		// The path may exist with other methods: then it is 405 with Allow, as HTTP says.
 		var allow []string

@@ -35,6 +35,12 @@ const (
 	KindRightsErased Kind = "rights_request_erased"
 	// KindTest checks the SMTP configuration ("fidelis mail test"); it needs no data.
 	KindTest Kind = "smtp_test"
+	// KindRetentionRenewal asks a prospect, once, to renew their interest before their data
+	// is erased (T-1): "date" (time.Time), when it will be.
+	KindRetentionRenewal Kind = "retention_renewal_request"
+	// KindRetentionWarning warns that an inactive online account will be deleted (T-3):
+	// "date" (time.Time), when it will be.
+	KindRetentionWarning Kind = "retention_account_warning"
 	// KindPointsExpiring warns of points about to expire (L-4): "points" (int), "date"
 	// (time.Time) and "programme".
 	KindPointsExpiring Kind = "loyalty_points_expiring"
@@ -76,6 +82,28 @@ var catalogue = map[Kind]entry{
 			Subject: "Fidelis test message",
 			Text:    "Hello,\n\nThis message confirms that Fidelis can send e-mail through the configured SMTP server.\n",
 			HTML:    `<p>Hello,</p><p>This message confirms that Fidelis can send e-mail through the configured SMTP server.</p>`,
+		}},
+	KindRetentionRenewal: {fields: []string{"date"},
+		fr: texts{
+			Subject: "Souhaitez-vous rester en contact avec nous ?",
+			Text:    "Bonjour,\n\nNous n'avons pas eu de nouvelles de vous depuis longtemps. Comme la loi le prévoit, nous effacerons vos données le {{date .date}} si vous ne vous manifestez pas d'ici là.\n\nPour rester en contact et continuer à recevoir nos nouvelles, il suffit de cliquer sur un lien de l'un de nos messages, de vous connecter à votre espace client, de nous appeler ou de passer en boutique avant cette date. Sinon, vous n'avez rien à faire.\n\nCe message ne vous sera envoyé qu'une fois.\n",
+			HTML:    `<p>Bonjour,</p><p>Nous n'avons pas eu de nouvelles de vous depuis longtemps. Comme la loi le prévoit, nous effacerons vos données le <strong>{{date .date}}</strong> si vous ne vous manifestez pas d'ici là.</p><p>Pour rester en contact et continuer à recevoir nos nouvelles, il suffit de cliquer sur un lien de l'un de nos messages, de vous connecter à votre espace client, de nous appeler ou de passer en boutique avant cette date. Sinon, vous n'avez rien à faire.</p><p>Ce message ne vous sera envoyé qu'une fois.</p>`,
+		},
+		en: texts{
+			Subject: "Would you like to stay in touch?",
+			Text:    "Hello,\n\nWe have not heard from you for a long time. As the law provides, we will erase your data on {{date .date}} unless you get in touch before then.\n\nTo stay in touch and keep hearing from us, just click a link in one of our messages, sign in to your customer area, call us or visit a shop before that date. Otherwise, you need do nothing.\n\nThis message is sent to you only once.\n",
+			HTML:    `<p>Hello,</p><p>We have not heard from you for a long time. As the law provides, we will erase your data on <strong>{{date .date}}</strong> unless you get in touch before then.</p><p>To stay in touch and keep hearing from us, just click a link in one of our messages, sign in to your customer area, call us or visit a shop before that date. Otherwise, you need do nothing.</p><p>This message is sent to you only once.</p>`,
+		}},
+	KindRetentionWarning: {fields: []string{"date"},
+		fr: texts{
+			Subject: "Votre compte client inactif sera supprimé le {{date .date}}",
+			Text:    "Bonjour,\n\nVotre compte client n'a pas été utilisé depuis longtemps. Sans connexion de votre part, il sera supprimé, avec les données qui s'y rattachent, le {{date .date}}.\n\nPour le conserver, il suffit de vous connecter à votre espace client avant cette date.\n",
+			HTML:    `<p>Bonjour,</p><p>Votre compte client n'a pas été utilisé depuis longtemps. Sans connexion de votre part, il sera supprimé, avec les données qui s'y rattachent, le <strong>{{date .date}}</strong>.</p><p>Pour le conserver, il suffit de vous connecter à votre espace client avant cette date.</p>`,
+		},
+		en: texts{
+			Subject: "Your inactive customer account will be deleted on {{date .date}}",
+			Text:    "Hello,\n\nYour customer account has not been used for a long time. Unless you sign in, it will be deleted, with the data attached to it, on {{date .date}}.\n\nTo keep it, just sign in to your customer area before that date.\n",
+			HTML:    `<p>Hello,</p><p>Your customer account has not been used for a long time. Unless you sign in, it will be deleted, with the data attached to it, on <strong>{{date .date}}</strong>.</p><p>To keep it, just sign in to your customer area before that date.</p>`,
 		}},
 	KindMagicLink: {fields: []string{"link", "minutes"},
 		fr: texts{

@@ -215,6 +215,13 @@ func (t *Tx) DeleteCustomer(ctx context.Context, id fidelis.CustomerID) (custome
 	if _, err := t.exec(ctx, `DELETE FROM subject_states WHERE customer_id = ?`, id); err != nil {
 		return d, fmt.Errorf("delete subject state: %w", err)
 	}
+	// The retention clock and notices are facts about the person; legal holds stay, as
+	// evidence of the cases (T-8).
+	for _, q := range []string{`DELETE FROM retention_activity WHERE customer_id = ?`, `DELETE FROM retention_notices WHERE customer_id = ?`} {
+		if _, err := t.exec(ctx, q, id); err != nil {
+			return d, fmt.Errorf("delete retention facts: %w", err)
+		}
+	}
 	if _, err := t.exec(ctx, `DELETE FROM customers WHERE id = ?`, id); err != nil {
 		return d, fmt.Errorf("delete customer: %w", err)
 	}

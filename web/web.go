@@ -74,7 +74,8 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	// Each page is its own template set: layout.html around the page's "content".
 	maps.Copy(s.cat, rightsMessages())
 	maps.Copy(s.cat, consentMessages())
-	for _, name := range []string{"login", "customers", "customer", "form", "error", "register", "recipients", "recipient", "recipient_form", "rights", "rights_case"} {
+	maps.Copy(s.cat, retentionMessages())
+	for _, name := range []string{"login", "customers", "customer", "form", "error", "register", "recipients", "recipient", "recipient_form", "rights", "rights_case", "retention"} {
 		t := template.New("").Funcs(templateFuncs(s.cat))
 		s.pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -105,6 +106,7 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	mux.HandleFunc("GET /app/register/download", s.private(s.handleRegisterDownload))
 	s.mountRecipients(mux)
 	s.rightsRoutes(mux)
+	s.retentionRoutes(mux)
 	mux.HandleFunc("/app/", s.private(func(http.ResponseWriter, *http.Request, *visit) error {
 		return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "no_route", Message: "there is no page at this address"}
 	}))

@@ -114,6 +114,9 @@ func (o *options) config(stderr io.Writer) (app.Config, error) {
 		PublicURL:     public,
 		PortalHandler: portal.Mount,
 	}
+	if err := retentionConfig(&cfg); err != nil {
+		return app.Config{}, err
+	}
 	return cfg, rightsConfig(&cfg)
 }
 
@@ -136,6 +139,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	smtpFlags(root, &o.smtp)
 	portalFlags(root, &o.publicURL)
 	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), registerCmd(o), mailCmd(o), webhooksCmd(o), rightsCmd(o), suppressionCmd(o), loyaltyCmd(o))
+	root.AddCommand(retentionCmd(o))
 	return root
 }
 
