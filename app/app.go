@@ -189,6 +189,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Register.Recipients = a.registerRecipients
 	a.Portal = a.newPortal()
 	a.Retention = a.newRetention()
+	a.Portal.Activity = portalActivity{a.Retention}
 	return a, nil
 }
 

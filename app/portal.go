@@ -1,8 +1,13 @@
 package app
 
 import (
+	"context"
 	"net"
 	"net/url"
+	"time"
+
+	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/retention"
 
 	"github.com/fidelis/fidelis/selfservice"
 	"github.com/fidelis/fidelis/store"
@@ -34,4 +39,12 @@ func (a *App) portalDefaults(bound string) {
 			a.Logger.Warn("portal sign-in links point to a wildcard address; set --public-url (FIDELIS_PUBLIC_URL) to the address customers reach", "public_url", a.Portal.PublicURL)
 		}
 	}
+}
+
+// portalActivity dates a portal sign-in as the customer's own activity for retention: an
+// account holder's 2 years (T-3) run from their last sign-in.
+type portalActivity struct{ r *retention.Service }
+
+func (p portalActivity) Touch(ctx context.Context, id fidelis.CustomerID, _ string, at time.Time) error {
+	return p.r.Touch(ctx, id, retention.KindLogin, at)
 }
