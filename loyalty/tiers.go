@@ -310,7 +310,6 @@ func thresholdText(sch *TierSchedule, v int64, currency string) (string, string)
 
 var baseTierName = Text{FR: "Aucun palier", EN: "No tier"}
 
-
 // tierChange builds the change from cur (lost: its definition, nil for the base level) to
 // to, explained in French and English.
 func tierChange(sch *TierSchedule, termsVersion int, customer fidelis.CustomerID, cur string, lost *Tier, to string, value int64, from, now time.Time, currency string) *TierChange {

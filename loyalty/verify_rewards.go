@@ -118,4 +118,3 @@ func verifyTiers(ctx context.Context, tx Tx, prog string, c *citations, bad func
 	}
 	return nil
 }
-
