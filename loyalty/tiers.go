@@ -298,7 +298,11 @@ func metricText(sch *TierSchedule, value int64, currency string) (string, string
 		return groupDigits(value/100, " ") + fmt.Sprintf(",%02d %s dépensés", value%100, currency),
 			groupDigits(value/100, ",") + fmt.Sprintf(".%02d %s spent", value%100, currency)
 	}
-	return groupDigits(value, " ") + " point" + plural(value) + " gagné" + plural(value), groupDigits(value, ",") + " point" + plural(value) + " earned"
+	fr := "" // French: 0 and 1 are singular
+	if value > 1 {
+		fr = "s"
+	}
+	return groupDigits(value, " ") + " point" + fr + " gagné" + fr, groupDigits(value, ",") + " point" + plural(value) + " earned"
 }
 
 func thresholdText(sch *TierSchedule, v int64, currency string) (string, string) {
