@@ -3,6 +3,7 @@ package loyalty
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,6 +12,9 @@ import (
 
 // ActExport is the audit action of a loyalty export.
 const ActExport = "loyalty.export"
+
+// PortableTables names the tables of Portability, in order.
+var PortableTables = []string{"loyalty_memberships", "loyalty_ledger", "loyalty_order_lines", "loyalty_tier_changes", "loyalty_reservations", "loyalty_referrals"}
 
 // PortableTable is one table of a customer's loyalty data in the access and portability
 // exports: named columns, rows of strings.
@@ -45,7 +49,9 @@ func decimal(cents int64) string {
 // an export of the customer's data: the actor's role must hold the export action under p
 // (the rights-request service has decided the request), and the read is audited. Tables
 // with no rows are left out.
-func (s *Service) Portability(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) ([]*PortableTable, error) {
+//
+// names, when given, restricts the export to those tables.
+func (s *Service) Portability(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID, names ...string) ([]*PortableTable, error) {
 	actor, ok := fidelis.ActorFrom(ctx)
 	if !ok {
 		return nil, &fidelis.Error{Code: fidelis.EUNAUTHORIZED, Reason: "no_actor", Message: "authentication required"}
@@ -147,7 +153,7 @@ func (s *Service) Portability(ctx context.Context, p fidelis.Purpose, id fidelis
 	}
 	var out []*PortableTable
 	for _, t := range []*PortableTable{members, ledger, lines, tiers, reservations, referrals} {
-		if len(t.Rows) > 0 {
+		if len(t.Rows) > 0 && (len(names) == 0 || slices.Contains(names, t.Name)) {
 			out = append(out, t)
 		}
 	}

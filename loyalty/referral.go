@@ -433,7 +433,7 @@ func (s *Service) rewardsView(ctx context.Context, tx Tx, v *MemberView) error {
 	}
 	rc, err := tx.ReferralCodeOf(ctx, v.Programme.ID, v.Member.Customer)
 	if err == nil {
-		v.ReferralCode = rc
+		v.ReferralCode, v.ReferralLink = rc, s.ReferralLink(rc.Code)
 	} else if fidelis.ErrorCode(err) != fidelis.ENOTFOUND {
 		return err
 	}

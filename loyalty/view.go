@@ -35,6 +35,7 @@ type MemberView struct {
 	// ReferralCode is the member's code to invite others; ReferredBy, the referral they
 	// joined by (referral.go).
 	ReferralCode *ReferralCode
+	ReferralLink string // the shareable link carrying the code, nothing else
 	ReferredBy   *Referral
 	// Reserved is the points held by open reservations (rewards.go), not in Balance.
 	Reserved int64

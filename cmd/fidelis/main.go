@@ -105,7 +105,10 @@ func (o *options) config(stderr io.Writer) (app.Config, error) {
 		Controller: o.controller,
 		SMTP:       smtp,
 	}
-	return cfg, rightsConfig(&cfg)
+	if err := rightsConfig(&cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, rewardsConfig(&cfg)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
