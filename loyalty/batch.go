@@ -184,6 +184,7 @@ func (s *Service) placeChunk(ctx context.Context, p fidelis.Purpose, orders []Or
 	outcomes := make([]outcome, len(idx))
 	err := s.Store.Write(ctx, func(tx Tx) error {
 		envs := map[string]*orderEnv{}
+		deferred := &deferredWrites{}
 		for j, i := range idx {
 			in := orders[i]
 			env, ok := envs[in.Programme]
@@ -191,6 +192,9 @@ func (s *Service) placeChunk(ctx context.Context, p fidelis.Purpose, orders []Or
 				var err error
 				if env, err = loadOrderEnv(ctx, tx, in.Programme); err != nil && fidelis.ErrorCode(err) != fidelis.ENOTFOUND {
 					return err
+				}
+				if env != nil {
+					env.deferred = deferred
 				}
 				envs[in.Programme] = env
 			}
@@ -206,7 +210,11 @@ func (s *Service) placeChunk(ctx context.Context, p fidelis.Purpose, orders []Or
 				return err
 			})
 		}
-		return nil
+		// The recorded orders' audit entries and events, in the same transaction.
+		if err := tx.AppendAudit(ctx, deferred.audit...); err != nil {
+			return err
+		}
+		return tx.AppendLoyaltyEvents(ctx, deferred.events)
 	})
 	for j, i := range idx {
 		r, oc := res[i], outcomes[j]

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/audit"
 )
 
 // CreateRule publishes a new version of an earning rule (administrative action). Versions
@@ -198,6 +199,15 @@ type orderEnv struct {
 	rules     []*Rule // every version, by ID then version
 	schedules []*TierSchedule
 	policies  []*ReferralPolicy
+	// deferred, when set (a till batch), collects each recorded order's audit entry and
+	// event, written together at the end of the chunk's transaction.
+	deferred *deferredWrites
+}
+
+// deferredWrites are the audit entries and events of a batch chunk's recorded orders.
+type deferredWrites struct {
+	audit  []audit.Entry
+	events []*Event
 }
 
 func loadOrderEnv(ctx context.Context, tx Tx, programme string) (*orderEnv, error) {
@@ -296,10 +306,17 @@ func (s *Service) placeIn(ctx context.Context, tx Tx, env *orderEnv, p fidelis.P
 		}
 		out.Transactions = append(out.Transactions, txs...)
 	}
-	if err := s.auditIn(ctx, tx, ActOrder, p, in.Customer); err != nil {
+	entry := s.Audit.Entry(ctx, auditEvent(ActOrder, in.Customer, p))
+	ev := s.event("loyalty.order_recorded", string(in.Customer), map[string]any{"programme_id": in.Programme, "customer_id": in.Customer, "order_id": o.ID})
+	if env.deferred != nil {
+		env.deferred.audit = append(env.deferred.audit, entry)
+		env.deferred.events = append(env.deferred.events, ev)
+		return out, "", nil
+	}
+	if err := tx.AppendAudit(ctx, entry); err != nil {
 		return nil, "", err
 	}
-	return out, "", tx.AppendLoyaltyEvent(ctx, s.event("loyalty.order_recorded", string(in.Customer), map[string]any{"programme_id": in.Programme, "customer_id": in.Customer, "order_id": o.ID}))
+	return out, "", tx.AppendLoyaltyEvent(ctx, ev)
 }
 
 // tierRulePrefix prefixes the rule ID a tier bonus cites: "tier:gold", with the schedule

@@ -15,6 +15,8 @@ type RewardsTx interface {
 	// the error returned, and the enclosing transaction goes on. One order of a batch fails
 	// alone this way.
 	Nested(ctx context.Context, fn func() error) error
+	// AppendLoyaltyEvents writes events to the outbox (a batch's, together).
+	AppendLoyaltyEvents(ctx context.Context, es []*Event) error
 
 	InsertTierSchedule(ctx context.Context, s *TierSchedule) error
 	// TierSchedules returns a programme's tier schedules, oldest first.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fidelis/fidelis"
@@ -550,4 +551,34 @@ func (t *Tx) UpdateReferral(ctx context.Context, r *loyalty.Referral) error {
 // CustomerReferrals implements loyalty.RewardsTx.
 func (t *Tx) CustomerReferrals(ctx context.Context, customer fidelis.CustomerID) ([]*loyalty.Referral, error) {
 	return t.referrals(ctx, `SELECT `+referralColumns+` FROM loyalty_referrals WHERE referrer_id = ? OR referee_id = ? ORDER BY id`, customer, customer)
+}
+
+// outboxChunk bounds the rows of one outbox INSERT (5 parameters each).
+const outboxChunk = 32
+
+var outboxInserts = func() (qs [outboxChunk + 1]string) {
+	for n := 1; n <= outboxChunk; n++ {
+		qs[n] = `INSERT INTO outbox (id, at, type, subject, payload) VALUES (?, ?, ?, ?, ?)` + strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1)
+	}
+	return qs
+}()
+
+// AppendLoyaltyEvents implements loyalty.RewardsTx with multi-row INSERTs.
+func (t *Tx) AppendLoyaltyEvents(ctx context.Context, es []*loyalty.Event) error {
+	for len(es) > 0 {
+		n := min(len(es), outboxChunk)
+		args := make([]any, 0, 5*n)
+		for _, e := range es[:n] {
+			payload, err := json.Marshal(map[string]any{"id": e.ID, "type": e.Type, "subject": e.Subject, "at": e.At, "data": e.Data})
+			if err != nil {
+				return err
+			}
+			args = append(args, e.ID, micros(e.At), e.Type, e.Subject, string(payload))
+		}
+		if _, err := t.exec(ctx, outboxInserts[n], args...); err != nil {
+			return fmt.Errorf("append outbox events: %w", err)
+		}
+		es = es[n:]
+	}
+	return nil
 }
