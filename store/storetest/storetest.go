@@ -81,6 +81,9 @@ func Run(t *testing.T, open Opener) {
 		{"Loyalty/MemberLockSerialises_L7", testLoyaltyMemberLock},
 		{"Loyalty/LedgerLotsFIFOAndLiability_L6", testLoyaltyLedgerAndLots},
 		{"Loyalty/IdempotencyClaimKeepsFirst_L7", testLoyaltyIdempotency},
+		{"Rewards/RoundTrip", testRewardRoundTrip},
+		{"Rewards/TakeStockNeverOversells_L7", testTakeStockNeverOversells},
+		{"Rewards/NestedRollsBackAlone_L7", testNestedRollsBackAlone},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
