@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fidelis/fidelis"
@@ -47,7 +48,9 @@ type BatchResult struct {
 //     (restricted, R-10), an unknown member, a member who left or a reused key is an error
 //     for that order alone, with nothing of it stored.
 //   - Valid orders are written in chunks of BatchChunk, one transaction per chunk, each
-//     order inside a savepoint so that one failure leaves its neighbours untouched.
+//     order inside a savepoint so that one failure leaves its neighbours untouched. Orders
+//     are taken by member (programme, then customer ID; a member's orders in batch order),
+//     so concurrent batches lock members in the same order.
 //   - If a chunk's transaction itself fails (the database is unavailable), every order of
 //     that chunk is an error and none of them is stored; other chunks are unaffected.
 //     Since nothing was stored under their keys, the till retries them with the same keys.
@@ -121,6 +124,14 @@ func (s *Service) PlaceOrders(ctx context.Context, p fidelis.Purpose, orders []O
 			pending = append(pending, i)
 		}
 	}
+	// Members are locked in one order (programme, then customer) by every batch, so that two
+	// batches sharing members never deadlock; a member's own orders keep the batch's order.
+	slices.SortStableFunc(pending, func(a, b int) int {
+		if c := strings.Compare(orders[a].Programme, orders[b].Programme); c != 0 {
+			return c
+		}
+		return strings.Compare(string(orders[a].Customer), string(orders[b].Customer))
+	})
 	for chunk := range slices.Chunk(pending, BatchChunk) {
 		s.placeChunk(ctx, p, orders, chunk, profiles, res, now)
 	}

@@ -1,8 +1,10 @@
 package loyalty_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -265,6 +267,56 @@ func TestBatch_PerOrderResultsAndIdempotency_L7(t *testing.T) {
 		}
 		if _, err := e.svc.PlaceOrders(as("sales", fidelis.RoleSales), fidelis.PurposeSales, batch); fidelis.ErrorCode(err) != fidelis.EFORBIDDEN {
 			t.Errorf("batch by sales = %v; want EFORBIDDEN", err)
+		}
+		e.mustVerify()
+	})
+}
+
+// TestBatch_ConcurrentBatchesSharingMembers_L7 sends several batches at once over the same
+// members in different orders: every order is recorded once (no deadlock, no lost update),
+// each balance is the sum of its orders, and the ledger verifies.
+func TestBatch_ConcurrentBatchesSharingMembers_L7(t *testing.T) {
+	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
+		e := newEnv(t, b)
+		var ids []fidelis.CustomerID
+		for range 8 {
+			ids = append(ids, e.member())
+		}
+		at := e.clock.Now()
+		const batches, per = 4, 40
+		var wg sync.WaitGroup
+		errs := make(chan string, batches*per)
+		for k := range batches {
+			wg.Go(func() {
+				var batch []loyalty.OrderInput
+				for j := range per {
+					id := ids[(j*(k+1)+k)%len(ids)] // a different member order in each batch
+					batch = append(batch, loyalty.OrderInput{Programme: e.prog, Customer: id, OrderedAt: at, Channel: "store", Store: "s", Currency: "EUR",
+						Key: fmt.Sprintf("cb-%d-%d", k, j), Lines: []loyalty.OrderLine{{GTIN: gtin13, Category: "grocery", Quantity: 1, UnitPriceCents: 1000}}})
+				}
+				res, err := e.svc.PlaceOrders(e.mgr, fidelis.PurposeLoyalty, batch)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				for _, r := range res {
+					if r.Status != loyalty.BatchCreated {
+						errs <- fmt.Sprintf("order %d: %s %v", r.Index, r.Status, r.Err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
+		}
+		var total int64
+		for _, id := range ids {
+			total += e.view(id).Member.Balance
+		}
+		if total != batches*per*10 {
+			t.Errorf("balances sum to %d; want %d", total, batches*per*10)
 		}
 		e.mustVerify()
 	})
