@@ -79,6 +79,10 @@ type Config struct {
 	// RetentionInterval is how often Serve runs retention. Zero: daily; negative: never
 	// (the operator runs "fidelis retention run").
 	RetentionInterval time.Duration
+	// ReservationTTL is how long a reward reservation holds points and stock. Zero: 15 minutes.
+	ReservationTTL time.Duration
+	// ReferralBaseURL is the join page referral links point to. Empty: "/join".
+	ReferralBaseURL string
 }
 
 // App is a running installation.
@@ -181,6 +185,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.States = &privacy.StateService{Store: store.States{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Suppress: suppressor{a}}
 	a.Rights = a.newRights()
 	a.Loyalty = &loyalty.Service{Store: store.NewLoyalty(db), Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Profiles: a.loyaltyProfile, Lawfulness: a.States}
+	a.wireRewards()
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
 	a.Mailer = sender
 	a.Register = &register.Service{Registry: reg, Controller: cfg.Controller, RegistryDate: regDate}
@@ -274,6 +279,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	wg.Go(func() { a.rightsDaily(jobs) })
 	wg.Go(func() { a.runLoyaltyJobs(jobs, time.Hour) })
 	wg.Go(func() { a.retentionJob(jobs) })
+	wg.Go(func() { a.runRewardsJobs(jobs, time.Minute) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -193,13 +193,15 @@ func memberViewJSON(v *loyalty.MemberView) map[string]any {
 	if v.Pending != nil {
 		terms["pending_version"], terms["pending_effective_at"] = v.Pending.Version, rfc3339(v.Pending.EffectiveAt)
 	}
-	return map[string]any{
+	m := map[string]any{
 		"programme_id": v.Programme.ID, "programme_name": v.Programme.Name, "customer_id": v.Member.Customer,
 		"active": v.Member.Active(), "joined_at": rfc3339(v.Member.JoinedAt), "left_at": optTime(v.Member.LeftAt),
 		"balance": v.Member.Balance, "debt": v.Member.Debt, "currency": v.Programme.Currency,
 		"balance_value_cents": v.Member.Balance * v.Programme.PointValueCents,
 		"lots":                lots, "next_expiry": next, "terms": terms, "acceptances": acc,
 	}
+	rewardsMemberJSON(m, v) // tier, progress and history, referral, reserved points (rewards.go)
+	return m
 }
 
 // replayed marks a response that repeats the first result of an Idempotency-Key.
@@ -317,7 +319,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) error {
 	var customer string
 	// C-3: joining takes the customer, the terms version and the channel; no consent of any
 	// kind is asked for or accepted here.
-	if err := members(w, r, map[string]any{"customer_id": &customer, "terms_version": &in.TermsVersion, "channel": &in.Channel}, "customer_id", "terms_version", "channel"); err != nil {
+	if err := members(w, r, map[string]any{"customer_id": &customer, "terms_version": &in.TermsVersion, "channel": &in.Channel, "referral_code": &in.ReferralCode}, "customer_id", "terms_version", "channel"); err != nil {
 		return err
 	}
 	id, err := fidelis.ParseCustomerID(customer)

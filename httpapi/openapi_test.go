@@ -1073,6 +1073,7 @@ func TestOpenAPI_Conformance(t *testing.T) {
 		cf.call(anon, "GET", "/privacy.json?lang=xx", "", nil, http.StatusUnprocessableEntity)
 		rightsConformance(t, cf, a, admin, dpo, support, anon)
 		exerciseLoyalty(t, cf, a, base)
+		exerciseRewards(t, cf, a, base)
 
 		// 503: a server whose database does not answer.
 		down := httptest.NewServer((&httpapi.Server{DB: deadDB{}, Logger: slog.New(slog.DiscardHandler)}).Handler())

@@ -361,8 +361,13 @@ func (s *Server) handleRightsExport(w http.ResponseWriter, r *http.Request) erro
 		_, _ = w.Write(buf.Bytes()) // a failed write means the client went away
 		return nil
 	case c.Kind == rights.KindAccess && (format == "" || format == "json"):
+		out := ExportJSON(ex)
+		// R-6: the other parts of Fidelis (the loyalty ledger, orders, ...) as in the archive.
+		if out["sections"], err = sectionsJSON(r, s.Rights, c.CustomerID); err != nil {
+			return err
+		}
 		w.Header().Set("Content-Disposition", `attachment; filename="`+c.ID+`.json"`)
-		return writeJSON(w, http.StatusOK, ExportJSON(ex))
+		return writeJSON(w, http.StatusOK, out)
 	}
 	return fidelis.Invalid(fidelis.FieldError{Field: "format", Rule: "invalid_format", Message: "an access request exports as json or html, a portability request as zip"})
 }

@@ -132,6 +132,7 @@ func (s *Server) Handler() http.Handler {
 	s.rightsRoutes(api)
 	s.loyaltyRoutes(api)
 	s.retentionRoutes(api)
+	s.rewardsRoutes(api)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		// The path may exist with other methods: then it is 405 with Allow, as HTTP says.
 		var allow []string

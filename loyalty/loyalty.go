@@ -183,6 +183,7 @@ type Event struct {
 // ENOTFOUND for a missing row and ECONFLICT for a duplicate key.
 type Tx interface {
 	audit.Appender
+	RewardsTx // tiers, rewards, reservations, referral (rewards_tx.go)
 
 	InsertProgramme(ctx context.Context, p *Programme) error
 	GetProgramme(ctx context.Context, id string) (*Programme, error)

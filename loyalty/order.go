@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/audit"
 )
 
 // CreateRule publishes a new version of an earning rule (administrative action). Versions
@@ -172,55 +173,15 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 			break
 		}
 	}
-	out := &OrderResult{Order: o}
+	var out *OrderResult
 	var prev string
 	err := s.Store.Write(ctx, func(tx Tx) (err error) {
-		if prev, err = s.claim(ctx, tx, in.Key, in.Programme, "order", in, o.ID); err != nil || prev != "" {
-			return err
-		}
-		mc, err := s.lockMember(ctx, tx, in.Programme, in.Customer)
+		env, err := loadOrderEnv(ctx, tx, in.Programme)
 		if err != nil {
 			return err
 		}
-		if !mc.m.Active() {
-			return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "member_left", Message: "the customer left the programme; purchases no longer earn points"}
-		}
-		if err := tx.InsertOrder(ctx, o); err != nil {
-			return err
-		}
-		terms := applicable(mc.terms, mc.m.TermsVersion, in.OrderedAt)
-		if terms != nil {
-			out.Mediator = &terms.Mediator
-		}
-		all, err := tx.Rules(ctx, in.Programme)
-		if err != nil {
-			return err
-		}
-		rules := rulesAt(all, in.OrderedAt)
-		whole := func(i int) int64 { return o.Lines[i].Quantity }
-		for _, r := range rules {
-			if !r.inWindow(in.OrderedAt) {
-				continue
-			}
-			if ok, _ := r.eligible(profile, in.OrderedAt); !ok {
-				continue
-			}
-			e := r.Earn(o.Lines, whole, o.Currency)
-			if e.Points <= 0 {
-				continue
-			}
-			t := &Transaction{ID: fidelis.NewID("ltx", now), Programme: in.Programme, Customer: in.Customer, Kind: KindEarn, At: now,
-				RuleID: r.ID, RuleVersion: r.Version, TermsVersion: termsVersion(terms), Reason: e.Reason, Reference: o.ID}
-			lot := earn(mc.m, terms, t, e.Points, now)
-			if err := s.post(ctx, tx, mc.m, t, lot, nil); err != nil {
-				return err
-			}
-			out.Transactions = append(out.Transactions, t)
-		}
-		if err := s.auditIn(ctx, tx, ActOrder, p, in.Customer); err != nil {
-			return err
-		}
-		return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.order_recorded", string(in.Customer), map[string]any{"programme_id": in.Programme, "customer_id": in.Customer, "order_id": o.ID}))
+		out, prev, err = s.placeIn(ctx, tx, env, p, in, o, profile, now)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loyalty.PlaceOrder: %w", err)
@@ -229,6 +190,179 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 		return s.orderResult(ctx, prev, true)
 	}
 	return out, nil
+}
+
+// orderEnv is what placing orders of one programme reads once per write transaction.
+type orderEnv struct {
+	prog      *Programme
+	terms     []*Terms
+	rules     []*Rule // every version, by ID then version
+	schedules []*TierSchedule
+	policies  []*ReferralPolicy
+	// deferred, when set (a till batch), collects each recorded order's audit entry and
+	// event, written together at the end of the chunk's transaction.
+	deferred *deferredWrites
+}
+
+// deferredWrites are the audit entries and events of a batch chunk's recorded orders.
+type deferredWrites struct {
+	audit  []audit.Entry
+	events []*Event
+}
+
+func loadOrderEnv(ctx context.Context, tx Tx, programme string) (*orderEnv, error) {
+	env := &orderEnv{}
+	var err error
+	if env.prog, err = tx.GetProgramme(ctx, programme); err != nil {
+		return nil, programmeErr(err)
+	}
+	if env.terms, err = tx.ListTerms(ctx, programme); err != nil {
+		return nil, err
+	}
+	if env.rules, err = tx.Rules(ctx, programme); err != nil {
+		return nil, err
+	}
+	if env.schedules, err = tx.TierSchedules(ctx, programme); err != nil {
+		return nil, err
+	}
+	if env.policies, err = tx.ReferralPolicies(ctx, programme); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// placeIn records order o (from in) inside tx: the idempotency claim (prev is the first
+// result's order ID when the key was used before, and nothing is written), the member
+// locked, one earning transaction per rule in force at the order time (L-3), the tier
+// multiplier's bonus, a tier upgrade as soon as the threshold is reached, the referral
+// bonuses after a referred member's first purchase, the audit entry and the event.
+func (s *Service) placeIn(ctx context.Context, tx Tx, env *orderEnv, p fidelis.Purpose, in OrderInput, o *Order, profile Profile, now time.Time) (*OrderResult, string, error) {
+	prev, err := s.claim(ctx, tx, in.Key, in.Programme, "order", in, o.ID)
+	if err != nil || prev != "" {
+		return nil, prev, err
+	}
+	m, err := tx.GetMember(ctx, in.Programme, in.Customer, true)
+	if err != nil {
+		if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
+			return nil, "", notMember()
+		}
+		return nil, "", err
+	}
+	if !m.Active() {
+		return nil, "", &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "member_left", Message: "the customer left the programme; purchases no longer earn points"}
+	}
+	if env.prog.Currency != in.Currency {
+		return nil, "", invalid("currency", "mismatch", "must be the programme's currency, "+env.prog.Currency)
+	}
+	if err := tx.InsertOrder(ctx, o); err != nil {
+		return nil, "", err
+	}
+	out := &OrderResult{Order: o}
+	terms := applicable(env.terms, m.TermsVersion, in.OrderedAt)
+	if terms != nil {
+		out.Mediator = &terms.Mediator
+	}
+	whole := func(i int) int64 { return o.Lines[i].Quantity }
+	var base int64
+	for _, r := range rulesAt(env.rules, in.OrderedAt) {
+		if !r.inWindow(in.OrderedAt) {
+			continue
+		}
+		if ok, _ := r.eligible(profile, in.OrderedAt); !ok {
+			continue
+		}
+		e := r.Earn(o.Lines, whole, o.Currency)
+		if e.Points <= 0 {
+			continue
+		}
+		t := &Transaction{ID: fidelis.NewID("ltx", now), Programme: in.Programme, Customer: in.Customer, Kind: KindEarn, At: now,
+			RuleID: r.ID, RuleVersion: r.Version, TermsVersion: termsVersion(terms), Reason: e.Reason, Reference: o.ID}
+		lot := earn(m, terms, t, e.Points, now)
+		if err := s.post(ctx, tx, m, t, lot, nil); err != nil {
+			return nil, "", err
+		}
+		base += e.Points
+		out.Transactions = append(out.Transactions, t)
+	}
+	if len(env.schedules) > 0 {
+		nowTerms := applicable(env.terms, m.TermsVersion, now)
+		if t, err := s.tierBonus(ctx, tx, env, m, terms, o, base, now); err != nil {
+			return nil, "", err
+		} else if t != nil {
+			out.Transactions = append(out.Transactions, t)
+		}
+		// A member rises as soon as they reach the threshold (downgrades wait for the
+		// periodic review).
+		if sch := scheduleFor(env.schedules, termsVersion(nowTerms)); sch != nil {
+			if _, err := s.evaluateTier(ctx, tx, env.schedules, sch, termsVersion(nowTerms), m, env.prog.Currency, now, true, false); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	if len(env.policies) > 0 {
+		txs, err := s.rewardReferral(ctx, tx, env, m, o, now)
+		if err != nil {
+			return nil, "", err
+		}
+		out.Transactions = append(out.Transactions, txs...)
+	}
+	entry := s.Audit.Entry(ctx, auditEvent(ActOrder, in.Customer, p))
+	ev := s.event("loyalty.order_recorded", string(in.Customer), map[string]any{"programme_id": in.Programme, "customer_id": in.Customer, "order_id": o.ID})
+	if env.deferred != nil {
+		env.deferred.audit = append(env.deferred.audit, entry)
+		env.deferred.events = append(env.deferred.events, ev)
+		return out, "", nil
+	}
+	if err := tx.AppendAudit(ctx, entry); err != nil {
+		return nil, "", err
+	}
+	return out, "", tx.AppendLoyaltyEvent(ctx, ev)
+}
+
+// tierRulePrefix prefixes the rule ID a tier bonus cites: "tier:gold", with the schedule
+// version as the rule version.
+const tierRulePrefix = "tier:"
+
+// tierBonus posts the extra points the member's tier multiplier grants on base, the points
+// the earning rules gave the order: one transaction citing the tier and its schedule.
+func (s *Service) tierBonus(ctx context.Context, tx Tx, env *orderEnv, m *Member, terms *Terms, o *Order, base int64, now time.Time) (*Transaction, error) {
+	if base <= 0 {
+		return nil, nil
+	}
+	mt, err := currentTier(ctx, tx, m.Programme, m.Customer)
+	if err != nil || mt.Tier == BaseTier {
+		return nil, err
+	}
+	sch := scheduleVersion(env.schedules, mt.ScheduleVersion)
+	tier := sch.tier(mt.Tier)
+	if tier == nil {
+		return nil, nil
+	}
+	bonus := tierExtra(tier.MultiplierPercent, base)
+	if bonus <= 0 {
+		return nil, nil
+	}
+	t := &Transaction{ID: fidelis.NewID("ltx", now), Programme: m.Programme, Customer: m.Customer, Kind: KindEarn, At: now,
+		RuleID: tierRulePrefix + tier.ID, RuleVersion: sch.Version, TermsVersion: termsVersion(terms), Reference: o.ID,
+		Reason: Text{
+			FR: fmt.Sprintf("%d point%s : bonus du palier %s (x%s) sur %d point%s, paliers v%d", bonus, plural(bonus), tier.Name.FR, percentText(tier.MultiplierPercent, ","), base, plural(base), sch.Version),
+			EN: fmt.Sprintf("%d point%s: %s tier bonus (x%s) on %d point%s, tier schedule v%d", bonus, plural(bonus), tier.Name.EN, percentText(tier.MultiplierPercent, "."), base, plural(base), sch.Version),
+		}}
+	lot := earn(m, terms, t, bonus, now)
+	return t, s.post(ctx, tx, m, t, lot, nil)
+}
+
+// tierExtra is what a multiplier of pct percent adds to base points, rounded down.
+func tierExtra(pct, base int64) int64 { return base * (pct - 100) / 100 }
+
+// percentText renders 150 as "1,5" or "1.5".
+func percentText(pct int64, dec string) string {
+	s := fmt.Sprintf("%d", pct/100)
+	if r := pct % 100; r != 0 {
+		frac := strings.TrimRight(fmt.Sprintf("%02d", r), "0")
+		s += dec + frac
+	}
+	return s
 }
 
 func (s *Service) orderResult(ctx context.Context, id string, replayed bool) (*OrderResult, error) {
@@ -354,12 +488,36 @@ func (s *Service) Refund(ctx context.Context, p fidelis.Purpose, in RefundInput)
 		if err != nil {
 			return err
 		}
+		// What each rule version should have credited on the basket that remains; a tier
+		// bonus follows the rules' total under its own schedule version.
+		shouldOf := map[key]int64{}
+		var baseShould int64
+		var schedules []*TierSchedule
 		for _, k := range order {
+			if strings.HasPrefix(k.id, tierRulePrefix) {
+				if schedules == nil {
+					if schedules, err = tx.TierSchedules(ctx, o.Programme); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			r, err := tx.GetRule(ctx, o.Programme, k.id, k.v)
 			if err != nil {
 				return err
 			}
-			should := r.Earn(o.Lines, kept, o.Currency).Points
+			shouldOf[k] = r.Earn(o.Lines, kept, o.Currency).Points
+			baseShould += shouldOf[k]
+		}
+		for _, k := range order {
+			should := shouldOf[k]
+			if id, ok := strings.CutPrefix(k.id, tierRulePrefix); ok {
+				tier := scheduleVersion(schedules, k.v).tier(id)
+				if tier == nil {
+					return fmt.Errorf("transaction cites tier %q of schedule v%d, which does not exist", id, k.v)
+				}
+				should = tierExtra(tier.MultiplierPercent, baseShould)
+			}
 			back := credited[k] - should
 			if back <= 0 {
 				continue
@@ -377,6 +535,13 @@ func (s *Service) Refund(ctx context.Context, p fidelis.Purpose, in RefundInput)
 			}
 			out.Transactions = append(out.Transactions, t)
 		}
+		if o.fullyRefunded() {
+			txs, err := s.reverseReferral(ctx, tx, mc.m, lots, o, refID, now)
+			if err != nil {
+				return err
+			}
+			out.Transactions = append(out.Transactions, txs...)
+		}
 		if err := s.auditIn(ctx, tx, ActRefund, p, o.Customer); err != nil {
 			return err
 		}
@@ -393,6 +558,16 @@ func (s *Service) Refund(ctx context.Context, p fidelis.Purpose, in RefundInput)
 		return nil, err
 	}
 	return out, nil
+}
+
+// fullyRefunded reports whether every unit of every line was refunded.
+func (o *Order) fullyRefunded() bool {
+	for _, l := range o.Lines {
+		if l.Refunded < l.Quantity {
+			return false
+		}
+	}
+	return true
 }
 
 func orderNotFound() error {

@@ -261,7 +261,9 @@ type MembershipInput struct {
 	Customer     fidelis.CustomerID `json:"customer_id"`
 	TermsVersion int                `json:"terms_version,omitempty"`
 	Channel      string             `json:"channel,omitempty"`
-	Key          string             `json:"-"`
+	// ReferralCode, on joining, names the member who invited the customer (referral.go).
+	ReferralCode string `json:"referral_code,omitempty"`
+	Key          string `json:"-"`
 }
 
 func (in *MembershipInput) validate(needTerms bool) error {
@@ -329,6 +331,9 @@ func (s *Service) Join(ctx context.Context, p fidelis.Purpose, in MembershipInpu
 		case err == nil && m.Active():
 			return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "already_member", Message: "the customer is already a member of this programme"}
 		case err == nil:
+			if in.ReferralCode != "" {
+				return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "referral_not_new_member", Message: "a referral code is for customers joining for the first time"}
+			}
 			// Rejoining: the points kept since leaving are still theirs.
 			m.JoinedAt, m.LeftAt, m.TermsVersion, m.Version = now, nil, t.Version, m.Version+1
 			if err := tx.UpdateMember(ctx, m); err != nil {
@@ -337,6 +342,15 @@ func (s *Service) Join(ctx context.Context, p fidelis.Purpose, in MembershipInpu
 		case fidelis.ErrorCode(err) == fidelis.ENOTFOUND:
 			if err := tx.InsertMember(ctx, &Member{Programme: in.Programme, Customer: in.Customer, JoinedAt: now, TermsVersion: t.Version, Version: 1}); err != nil {
 				return err
+			}
+			// Every member gets a random code to invite others.
+			if _, err := ensureReferralCode(ctx, tx, in.Programme, in.Customer, now); err != nil {
+				return err
+			}
+			if in.ReferralCode != "" {
+				if err := s.attachReferral(ctx, tx, in, t.Version, now); err != nil {
+					return err
+				}
 			}
 		default:
 			return err

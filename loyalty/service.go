@@ -43,6 +43,12 @@ type Service struct {
 	Lawfulness privacy.Lawfulness
 	// NoticeDays is how long before expiry members get notice (L-4); 0 means 30.
 	NoticeDays int
+	// ReservationTTL is how long a reward reservation holds points and stock; 0 means
+	// DefaultReservationTTL (15 minutes).
+	ReservationTTL time.Duration
+	// ReferralBaseURL is the join page referral links point to ("https://shop.example/join");
+	// "" gives the relative "/join".
+	ReferralBaseURL string
 }
 
 func (s *Service) now() time.Time { return fidelis.UTC(s.Now()) }

@@ -11,7 +11,7 @@ import (
 // Problem is one broken ledger invariant, named so an operator can find the rows.
 type Problem struct {
 	Programme string
-	Check     string // balanced, member_balance, member_debt, lot, lots_vs_balance, idempotency
+	Check     string // balanced, member_balance, member_debt, lot, lots_vs_balance, idempotency, reservation, reserved_balance, tier
 	Subject   string // the transaction, member, lot or key concerned
 	Detail    string
 }
@@ -27,6 +27,7 @@ type VerifyReport struct {
 	Members      int
 	Lots         int
 	Keys         int
+	Reservations int
 	Problems     []Problem
 }
 
@@ -80,7 +81,13 @@ func verifyProgramme(ctx context.Context, tx Tx, prog string, rep *VerifyReport)
 	if err != nil {
 		return err
 	}
+	cited, err := loadCitations(ctx, tx, prog)
+	if err != nil {
+		return err
+	}
 	memberSum := map[fidelis.CustomerID]int64{}
+	reservedSum := map[fidelis.CustomerID]int64{}
+	txByID := map[string]*Transaction{}
 	debtSum := map[fidelis.CustomerID]int64{}
 	lotSum := map[string]int64{}
 	txIDs := map[string]bool{}
@@ -93,6 +100,9 @@ func verifyProgramme(ctx context.Context, tx Tx, prog string, rep *VerifyReport)
 		for _, t := range txs {
 			rep.Transactions++
 			txIDs[t.ID] = true
+			if t.Kind == KindReserve || t.Kind == KindRelease || (t.Kind == KindRedeem && strings.HasPrefix(t.Reference, "lrs_")) {
+				txByID[t.ID] = t
+			}
 			if err := CheckBalanced(t.Postings); err != nil {
 				bad("balanced", t.ID, "%v", err)
 			}
@@ -101,7 +111,7 @@ func verifyProgramme(ctx context.Context, tx Tx, prog string, rep *VerifyReport)
 			}
 			// L-3: earnings and their reversals cite a rule version that exists; every
 			// transaction cites a published version of the terms.
-			if (t.Kind == KindEarn || t.Kind == KindReverse) && !ruleExists[fmt.Sprintf("%s/%d", t.RuleID, t.RuleVersion)] {
+			if (t.Kind == KindEarn || t.Kind == KindReverse) && !ruleExists[fmt.Sprintf("%s/%d", t.RuleID, t.RuleVersion)] && !cited.cites(t.RuleID, t.RuleVersion) {
 				bad("citation", t.ID, "cites rule %q version %d, which was never published", t.RuleID, t.RuleVersion)
 			}
 			if len(terms) > 0 && (t.TermsVersion < 1 || t.TermsVersion > len(terms)) {
@@ -117,6 +127,8 @@ func verifyProgramme(ctx context.Context, tx Tx, prog string, rep *VerifyReport)
 					lotSum[p.Lot] += p.Amount
 				case AccountDebt:
 					debtSum[p.Customer] -= p.Amount
+				case AccountReserved:
+					reservedSum[p.Customer] += p.Amount
 				case AccountIssuance, AccountRedemption, AccountExpiry, AccountAdjustment:
 				default:
 					bad("account", t.ID, "unknown account %q", p.Account)
@@ -190,6 +202,12 @@ func verifyProgramme(ctx context.Context, tx Tx, prog string, rep *VerifyReport)
 			bad("member_balance", "member:"+string(c), "postings on a member account with no membership (%d points)", n)
 		}
 	}
+	if err := verifyReservations(ctx, tx, prog, txByID, reservedSum, bad, rep); err != nil {
+		return err
+	}
+	if err := verifyTiers(ctx, tx, prog, cited, bad); err != nil {
+		return err
+	}
 	keys, err := tx.LoyaltyKeys(ctx, prog)
 	if err != nil {
 		return err
@@ -207,6 +225,10 @@ func verifyProgramme(ctx context.Context, tx Tx, prog string, rep *VerifyReport)
 		case strings.HasPrefix(k.Result, "member:"):
 			if !members[fidelis.CustomerID(strings.TrimPrefix(k.Result, "member:"))] {
 				bad("idempotency", subject, "names a membership that does not exist")
+			}
+		case strings.HasPrefix(k.Result, "lrs_"):
+			if r, err := tx.GetReservation(ctx, k.Result); err != nil || r.Programme != prog {
+				bad("idempotency", subject, "names reservation %s, which is not in this programme", k.Result)
 			}
 		case strings.HasPrefix(k.Result, "lod_"):
 			if o, err := tx.GetOrder(ctx, k.Result); err != nil || o.Programme != prog {

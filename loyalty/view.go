@@ -25,6 +25,20 @@ type MemberView struct {
 	Accepted    *Terms // the latest version the member accepted
 	Pending     *Terms // a newer published version not accepted: it does not bind them (L-2)
 	Acceptances []*Acceptance
+
+	// Tier (tiers.go): the current tier and its definition, the progress towards the next
+	// one over the qualification period, and every change with its reason.
+	Tier         *MemberTier
+	TierDetail   *Tier
+	TierProgress *TierProgress
+	TierHistory  []*TierChange
+	// ReferralCode is the member's code to invite others; ReferredBy, the referral they
+	// joined by (referral.go).
+	ReferralCode *ReferralCode
+	ReferralLink string // the shareable link carrying the code, nothing else
+	ReferredBy   *Referral
+	// Reserved is the points held by open reservations (rewards.go), not in Balance.
+	Reserved int64
 }
 
 func (s *Service) memberView(ctx context.Context, programme string, customer fidelis.CustomerID) (*MemberView, error) {
@@ -72,7 +86,7 @@ func (s *Service) fillView(ctx context.Context, tx Tx, v *MemberView, programme 
 			v.NextExpiry.Points += l.Remaining
 		}
 	}
-	return nil
+	return s.rewardsView(ctx, tx, v)
 }
 
 // Page is one page of a cursor-paginated list. Next is "" on the last page.

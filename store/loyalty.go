@@ -237,14 +237,31 @@ func (t *Tx) InsertLedgerTx(ctx context.Context, x *loyalty.Transaction) error {
 		x.Reason.FR, x.Reason.EN, x.Reference); err != nil {
 		return fmt.Errorf("insert ledger transaction: %w", err)
 	}
-	for i, p := range x.Postings {
-		if _, err := t.exec(ctx, `INSERT INTO loyalty_postings (tx_id, seq, programme_id, account, customer_id, amount, lot_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			x.ID, i, x.Programme, string(p.Account), p.Customer, p.Amount, p.Lot); err != nil {
-			return fmt.Errorf("insert posting: %w", err)
+	// One multi-row INSERT for the postings (a transaction has few).
+	for ps, seq := x.Postings, 0; len(ps) > 0; {
+		n := min(len(ps), postingChunk)
+		args := make([]any, 0, 7*n)
+		for _, p := range ps[:n] {
+			args = append(args, x.ID, seq, x.Programme, string(p.Account), p.Customer, p.Amount, p.Lot)
+			seq++
 		}
+		if _, err := t.exec(ctx, postingInserts[n], args...); err != nil {
+			return fmt.Errorf("insert postings: %w", err)
+		}
+		ps = ps[n:]
 	}
 	return nil
 }
+
+// postingChunk bounds the rows of one postings INSERT.
+const postingChunk = 16
+
+var postingInserts = func() (qs [postingChunk + 1]string) {
+	for n := 1; n <= postingChunk; n++ {
+		qs[n] = `INSERT INTO loyalty_postings (tx_id, seq, programme_id, account, customer_id, amount, lot_id) VALUES (?, ?, ?, ?, ?, ?, ?)` + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?)`, n-1)
+	}
+	return qs
+}()
 
 const ledgerColumns = `id, programme_id, customer_id, kind, at, rule_id, rule_version, terms_version, reason_fr, reason_en, reference`
 

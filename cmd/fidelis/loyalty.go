@@ -21,7 +21,7 @@ func (e *ledgerVerifyError) Error() string {
 func (e *ledgerVerifyError) Unwrap() error { return &verifyError{first: e.first} }
 
 func loyaltyCmd(o *options) *cobra.Command {
-	c := &cobra.Command{Use: "loyalty", Short: "Loyalty ledger operations: verify, expire, liability"}
+	c := &cobra.Command{Use: "loyalty", Short: "Loyalty ledger operations: verify, expire, liability, tiers review, reservations expire"}
 	c.AddCommand(&cobra.Command{
 		Use:   "verify",
 		Short: "Re-derive the points ledger and check every invariant (L-6, L-7)",
@@ -42,7 +42,7 @@ func loyaltyCmd(o *options) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "programmes: %d, transactions: %d, members: %d, lots: %d, idempotency keys: %d\n", r.Programmes, r.Transactions, r.Members, r.Lots, r.Keys)
+			fmt.Fprintf(out, "programmes: %d, transactions: %d, members: %d, lots: %d, idempotency keys: %d, reservations: %d\n", r.Programmes, r.Transactions, r.Members, r.Lots, r.Keys, r.Reservations)
 			if r.OK() {
 				fmt.Fprintln(out, "loyalty ledger OK")
 				return nil
@@ -133,5 +133,6 @@ func loyaltyCmd(o *options) *cobra.Command {
 	liability.Flags().StringVar(&programme, "programme", "", "programme ID (lpg_...); all programmes when empty")
 	liability.Flags().StringVar(&date, "at", "", "date YYYY-MM-DD: the liability at the end of that day (UTC); now when empty")
 	c.AddCommand(liability)
+	c.AddCommand(tiersCmd(o), reservationsCmd(o))
 	return c
 }

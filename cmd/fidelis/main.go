@@ -117,7 +117,10 @@ func (o *options) config(stderr io.Writer) (app.Config, error) {
 	if err := retentionConfig(&cfg); err != nil {
 		return app.Config{}, err
 	}
-	return cfg, rightsConfig(&cfg)
+	if err := rightsConfig(&cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, rewardsConfig(&cfg)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {

@@ -86,6 +86,9 @@ func Run(t *testing.T, open Opener) {
 		{"Loyalty/IdempotencyClaimKeepsFirst_L7", testLoyaltyIdempotency},
 		{"Portal/LinksSingleUseCountedNeedCustomer", testPortalLinks},
 		{"Portal/SessionsExpirePurgeAndGoWithCustomer_R8", testPortalSessions},
+		{"Rewards/RoundTrip", testRewardRoundTrip},
+		{"Rewards/TakeStockNeverOversells_L7", testTakeStockNeverOversells},
+		{"Rewards/NestedRollsBackAlone_L7", testNestedRollsBackAlone},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
