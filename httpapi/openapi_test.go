@@ -490,6 +490,36 @@ func TestOpenAPI_Document(t *testing.T) {
 		if b, _ := bearer.(map[string]any); err != nil || b["type"] != "http" || b["scheme"] != "bearer" {
 			t.Errorf("components.securitySchemes.bearerAuth = %v (%v); want an HTTP bearer scheme", bearer, err)
 		}
+		// OpenAPI 3.1 §4.8.1: tag names are unique; operation IDs are unique in the document.
+		tags := map[string]bool{}
+		for _, tg := range d.root["tags"].([]any) {
+			name, _ := tg.(map[string]any)["name"].(string)
+			if tags[name] {
+				t.Errorf("tag %q is declared twice", name)
+			}
+			tags[name] = true
+		}
+		ops := map[string]string{}
+		walk(d.root["paths"], "/paths", func(ptr string, v any) {
+			obj, ok := v.(map[string]any)
+			if !ok {
+				return
+			}
+			id, ok := obj["operationId"].(string)
+			if !ok {
+				return
+			}
+			if other, dup := ops[id]; dup {
+				t.Errorf("operationId %q is used by %s and %s", id, other, ptr)
+			}
+			ops[id] = ptr
+			opTags, _ := obj["tags"].([]any)
+			for _, tg := range opTags {
+				if name, _ := tg.(string); !tags[name] {
+					t.Errorf("%s: tag %v is not declared", ptr, tg)
+				}
+			}
+		})
 		for k := range d.root {
 			if !slices.Contains([]string{"openapi", "info", "jsonSchemaDialect", "servers", "paths", "webhooks", "components", "security", "tags", "externalDocs"}, k) && !strings.HasPrefix(k, "x-") {
 				t.Errorf("unknown top-level member %q", k)
