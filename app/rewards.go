@@ -21,7 +21,7 @@ func (a *App) wireRewards() {
 			if err != nil || len(ts) == 0 {
 				return nil, err
 			}
-			return &rights.Table{Name: ts[0].Name, Columns: ts[0].Columns, Rows: ts[0].Rows}, nil
+			return &rights.Table{Name: ts[0].Name, Title: ts[0].Title, Columns: ts[0].Columns, Rows: ts[0].Rows}, nil
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/fidelis/fidelis/audit"
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/rights"
 )
 
 // customerJSON renders a customer as its purpose sees it: visible fields only, null when
@@ -379,6 +380,28 @@ func ExportJSON(ex *customer.Export) map[string]any {
 		"source":       "collected by the controller (back-office, API or import); see the history for each change",
 		"encryption":   map[string]any{"algorithm": "AES-256-GCM", "per_customer_key_created_at": ex.KeyCreated.Format(time.RFC3339Nano)},
 	}
+}
+
+// AccessJSON renders the answer to an access request: the export, and under
+// "sections" the other parts of Fidelis's data (rights.Service.Tables), each an array of
+// objects as in the portability archive's JSON files.
+func AccessJSON(ex *customer.Export, tables []*rights.Table) map[string]any {
+	out := ExportJSON(ex)
+	sections := make(map[string]any, len(tables))
+	for _, t := range tables {
+		rows := make([]map[string]string, len(t.Rows))
+		for i, row := range t.Rows {
+			rows[i] = make(map[string]string, len(t.Columns))
+			for j, col := range t.Columns {
+				if j < len(row) {
+					rows[i][col] = row[j]
+				}
+			}
+		}
+		sections[t.Name] = rows
+	}
+	out["sections"] = sections
+	return out
 }
 
 func (s *Server) handleCustomerExport(w http.ResponseWriter, r *http.Request) error {

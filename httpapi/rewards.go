@@ -13,7 +13,6 @@ import (
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/loyalty"
-	"github.com/fidelis/fidelis/rights"
 )
 
 // MaxBatchBodyBytes bounds a till batch: up to loyalty.MaxBatchOrders orders.
@@ -518,30 +517,4 @@ func (s *Server) handleOrderBatch(w http.ResponseWriter, r *http.Request) error 
 		"summary": map[string]any{"orders": len(items), "created": counts[loyalty.BatchCreated], "replayed": counts[loyalty.BatchReplayed], "errors": counts[loyalty.BatchError]},
 		"results": out,
 	})
-}
-
-// sectionsJSON renders the rights export's extra sections as an object of
-// tables, each an array of objects, as in the portability archive's JSON files.
-func sectionsJSON(r *http.Request, rs *rights.Service, id fidelis.CustomerID) (map[string]any, error) {
-	out := map[string]any{}
-	for _, sec := range rs.Sections {
-		t, err := sec(r.Context(), purposeOf(r), id)
-		if err != nil {
-			return nil, err
-		}
-		if t == nil {
-			continue
-		}
-		rows := make([]map[string]string, len(t.Rows))
-		for i, row := range t.Rows {
-			rows[i] = make(map[string]string, len(t.Columns))
-			for j, col := range t.Columns {
-				if j < len(row) {
-					rows[i][col] = row[j]
-				}
-			}
-		}
-		out[t.Name] = rows
-	}
-	return out, nil
 }

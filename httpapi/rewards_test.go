@@ -330,5 +330,12 @@ func TestPortability_LoyaltyLedgerOrdersGTINPromotions_R11(t *testing.T) {
 		if _, ok := secs["loyalty_ledger"]; !ok {
 			t.Errorf("access export has no loyalty_ledger section")
 		}
+		// the readable page shows the same tables, titled for people.
+		page := string(dpo.Do("GET", export("access")+"?format=html", fidelis.PurposeDataProtection, nil).MustStatus(t, http.StatusOK).Body)
+		for _, w := range []string{"Mouvements de points", "Achats, ligne par ligne", "<td>3017620422003</td>", "<td>1.20</td>"} {
+			if !strings.Contains(page, w) {
+				t.Errorf("access page lacks %q", w)
+			}
+		}
 	})
 }

@@ -352,8 +352,12 @@ func (s *Server) handleRightsExport(w http.ResponseWriter, r *http.Request) erro
 		_, _ = w.Write(buf.Bytes()) // a failed write means the client went away
 		return nil
 	case c.Kind == rights.KindAccess && format == "html":
+		tables, err := s.Rights.Tables(r.Context(), purposeOf(r), c.CustomerID)
+		if err != nil {
+			return err
+		}
 		var buf bytes.Buffer
-		if err := rights.WriteAccessHTML(&buf, ex, c); err != nil {
+		if err := rights.WriteAccessHTML(&buf, ex, c, tables); err != nil {
 			return err
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -361,11 +365,12 @@ func (s *Server) handleRightsExport(w http.ResponseWriter, r *http.Request) erro
 		_, _ = w.Write(buf.Bytes()) // a failed write means the client went away
 		return nil
 	case c.Kind == rights.KindAccess && (format == "" || format == "json"):
-		out := ExportJSON(ex)
 		// R-6: the other parts of Fidelis (the loyalty ledger, orders, ...) as in the archive.
-		if out["sections"], err = sectionsJSON(r, s.Rights, c.CustomerID); err != nil {
+		tables, err := s.Rights.Tables(r.Context(), purposeOf(r), c.CustomerID)
+		if err != nil {
 			return err
 		}
+		out := AccessJSON(ex, tables)
 		w.Header().Set("Content-Disposition", `attachment; filename="`+c.ID+`.json"`)
 		return writeJSON(w, http.StatusOK, out)
 	}

@@ -20,6 +20,7 @@ var PortableTables = []string{"loyalty_memberships", "loyalty_ledger", "loyalty_
 // exports (R-6, R-11): named columns, rows of strings.
 type PortableTable struct {
 	Name    string
+	Title   fidelis.Text // the table's name for people, in French and English
 	Columns []string
 	Rows    [][]string
 }
@@ -59,16 +60,16 @@ func (s *Service) Portability(ctx context.Context, p fidelis.Purpose, id fidelis
 	if _, err := s.Registry.Authorize(actor, p, fidelis.ActionExport); err != nil {
 		return nil, err
 	}
-	members := &PortableTable{Name: "loyalty_memberships", Columns: []string{"programme_id", "programme_name", "joined_at", "left_at", "terms_version_accepted",
+	members := &PortableTable{Name: "loyalty_memberships", Title: fidelis.Text{FR: "Programmes de fidélité", EN: "Loyalty programmes"}, Columns: []string{"programme_id", "programme_name", "joined_at", "left_at", "terms_version_accepted",
 		"balance", "debt", "reserved", "tier", "referral_code"}}
-	ledger := &PortableTable{Name: "loyalty_ledger", Columns: []string{"transaction_id", "programme_id", "at", "kind", "points", "rule_id", "rule_version",
+	ledger := &PortableTable{Name: "loyalty_ledger", Title: fidelis.Text{FR: "Mouvements de points", EN: "Points history"}, Columns: []string{"transaction_id", "programme_id", "at", "kind", "points", "rule_id", "rule_version",
 		"terms_version", "reason_fr", "reason_en", "reference"}}
-	lines := &PortableTable{Name: "loyalty_order_lines", Columns: []string{"order_id", "programme_id", "ordered_at", "channel", "store", "currency", "line",
+	lines := &PortableTable{Name: "loyalty_order_lines", Title: fidelis.Text{FR: "Achats, ligne par ligne", EN: "Purchases, line by line"}, Columns: []string{"order_id", "programme_id", "ordered_at", "channel", "store", "currency", "line",
 		"gtin", "category", "quantity", "unit_price", "promotion_amount", "refunded_quantity", "net_amount"}}
-	tiers := &PortableTable{Name: "loyalty_tier_changes", Columns: []string{"at", "programme_id", "from_tier", "to_tier", "direction", "reason_fr", "reason_en"}}
-	reservations := &PortableTable{Name: "loyalty_reservations", Columns: []string{"reservation_id", "programme_id", "reward_id", "reward_name_fr", "reward_name_en",
+	tiers := &PortableTable{Name: "loyalty_tier_changes", Title: fidelis.Text{FR: "Changements de niveau", EN: "Tier changes"}, Columns: []string{"at", "programme_id", "from_tier", "to_tier", "direction", "reason_fr", "reason_en"}}
+	reservations := &PortableTable{Name: "loyalty_reservations", Title: fidelis.Text{FR: "Récompenses et bons", EN: "Rewards and vouchers"}, Columns: []string{"reservation_id", "programme_id", "reward_id", "reward_name_fr", "reward_name_en",
 		"points", "status", "reserved_at", "settled_at", "voucher_code", "voucher_expires_at", "voucher_used_at"}}
-	referrals := &PortableTable{Name: "loyalty_referrals", Columns: []string{"referral_id", "programme_id", "role", "status", "joined_at", "settled_at"}}
+	referrals := &PortableTable{Name: "loyalty_referrals", Title: fidelis.Text{FR: "Parrainages", EN: "Referrals"}, Columns: []string{"referral_id", "programme_id", "role", "status", "joined_at", "settled_at"}}
 	err := s.Store.Snapshot(ctx, func(tx Tx) error {
 		ms, err := tx.MembershipsOf(ctx, id)
 		if err != nil {

@@ -88,9 +88,13 @@ func (s *server) handleDownload(w http.ResponseWriter, r *http.Request, v *visit
 	h := w.Header()
 	switch c.Kind {
 	case rights.KindAccess:
+		var tables []*rights.Table
+		if tables, err = s.svc.Tables(ctx, v.sess, c); err != nil {
+			return err
+		}
 		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
-		err = enc.Encode(httpapi.ExportJSON(ex))
+		err = enc.Encode(httpapi.AccessJSON(ex, tables))
 		h.Set("Content-Type", "application/json")
 		h.Set("Content-Disposition", `attachment; filename="`+c.ID+`.json"`)
 	case rights.KindPortability:

@@ -36,14 +36,21 @@ func ready(t *testing.T, a *app.App, id fidelis.CustomerID, kind rights.Kind, pu
 func TestAccess_ReadableHTMLInCustomerLanguage_R6(t *testing.T) {
 	fidelistest.ForEachBackend(t, func(t *testing.T, b fidelistest.Backend) {
 		a, _ := newApp(t, b, time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC))
+		// Another part of Fidelis's data, as a section with a title for people.
+		a.Rights.Sections = append(a.Rights.Sections, func(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) (*rights.Table, error) {
+			return &rights.Table{Name: "orders", Title: fidelis.Text{FR: "Achats", EN: "Purchases"}, Columns: []string{"order_id", "gtin", "promotion_amount"},
+				Rows: [][]string{{"ord_1", "3017620422003", "1.20"}}}, nil
+		})
 		for _, tt := range []struct {
 			locale string
 			want   []string
 		}{
 			{"fr", []string{`lang="fr"`, "Vos données personnelles", "Adresse e-mail", "camille@example.fr", "Base légale", "Durée de conservation", "Destinataires",
-				"Gestion du programme de fidélité", "Origine des données", "Qui a accédé à vos données", "customer.create", "CNIL"}},
+				"Gestion du programme de fidélité", "Origine des données", "Qui a accédé à vos données", "customer.create", "CNIL",
+				"Autres données vous concernant", "<h3>Achats</h3>", "<th>gtin</th>", "<td>3017620422003</td>", "<td>1.20</td>"}},
 			{"en", []string{`lang="en"`, "Your personal data", "E-mail address", "camille@example.fr", "Lawful basis", "Retention period", "Recipients",
-				"Running the loyalty programme", "Source of the data", "Who accessed your data", "customer.create", "CNIL"}},
+				"Running the loyalty programme", "Source of the data", "Who accessed your data", "customer.create", "CNIL",
+				"Other data about you", "<h3>Purchases</h3>", "<th>gtin</th>", "<td>3017620422003</td>", "<td>1.20</td>"}},
 		} {
 			id := mustCustomer(t, a, "given_name", "Camille", "email", "camille@example.fr", "locale", tt.locale)
 			c := ready(t, a, id, rights.KindAccess)
@@ -51,8 +58,12 @@ func TestAccess_ReadableHTMLInCustomerLanguage_R6(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Export = %v", err)
 			}
+			tables, err := a.Rights.Tables(dpo, dp, id)
+			if err != nil || len(tables) != 1 {
+				t.Fatalf("Tables = %d, %v; want the orders section", len(tables), err)
+			}
 			var buf bytes.Buffer
-			if err := rights.WriteAccessHTML(&buf, ex, got); err != nil {
+			if err := rights.WriteAccessHTML(&buf, ex, got, tables); err != nil {
 				t.Fatal(err)
 			}
 			for _, w := range tt.want {

@@ -19,9 +19,26 @@ import (
 // Table is one section of the portability archive (R-11): written as <Name>.json (an array
 // of objects, one per row) and <Name>.csv (a header row, then the rows).
 type Table struct {
-	Name    string // file name without extension: lower case, digits, _ and -
+	Name    string       // file name without extension: lower case, digits, _ and -
+	Title   fidelis.Text // what the readable access page calls it; Name when empty
 	Columns []string
 	Rows    [][]string
+}
+
+// Tables returns the other parts of Fidelis's data about customer id (Sections, in order,
+// those holding nothing left out), for the access and portability answers (R-6, R-11).
+func (s *Service) Tables(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) ([]*Table, error) {
+	var out []*Table
+	for _, sec := range s.Sections {
+		t, err := sec(ctx, p, id)
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // Section produces one table of the portability archive for customer id under purpose p.
@@ -89,16 +106,11 @@ func CustomerTable(ex *customer.Export) *Table {
 // the customer's data and every Section, a JSON and a CSV file, and a README in French and
 // English.
 func (s *Service) WritePortability(ctx context.Context, p fidelis.Purpose, w io.Writer, ex *customer.Export, c *Case) error {
-	tables := []*Table{CustomerTable(ex)}
-	for _, sec := range s.Sections {
-		t, err := sec(ctx, p, c.CustomerID)
-		if err != nil {
-			return err
-		}
-		if t != nil {
-			tables = append(tables, t)
-		}
+	more, err := s.Tables(ctx, p, c.CustomerID)
+	if err != nil {
+		return err
 	}
+	tables := append([]*Table{CustomerTable(ex)}, more...)
 	zw := zip.NewWriter(w)
 	hdr := func(name string) (io.Writer, error) {
 		return zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: ex.GeneratedAt})
@@ -186,7 +198,11 @@ var accessTmpl = template.Must(template.New("access").Parse(`<!DOCTYPE html>
 <p>{{.T.AccessLogText}}</p>
 <table><tr><th>{{.T.Date}}</th><th>{{.T.Who}}</th><th>{{.T.Action}}</th><th>{{.T.Purpose}}</th><th>{{.T.FieldsSeen}}</th><th>{{.T.Outcome}}</th></tr>
 {{range .Log}}<tr><td>{{.At}}</td><td>{{.Actor}}</td><td>{{.Action}}</td><td>{{.Purpose}}</td><td>{{.Fields}}</td><td>{{.Outcome}}</td></tr>{{end}}</table>
-<h2>{{.T.Rights}}</h2>
+{{if .More}}<h2>{{.T.More}}</h2>
+{{range .More}}<h3>{{.Title}}</h3>
+<table><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>
+{{end}}{{end}}<h2>{{.T.Rights}}</h2>
 <p>{{.T.RightsText}}</p>
 <p>{{.Complaint}}</p>
 </body></html>
@@ -194,7 +210,7 @@ var accessTmpl = template.Must(template.New("access").Parse(`<!DOCTYPE html>
 
 type accessStrings struct {
 	Title, Intro, Reference, Generated, YourData, None, Purposes, Purpose, Basis, Categories, Retention, Recipients,
-	NoRecipients, Source, SourceText, History, Date, Changed, AccessLog, AccessLogText, Who, Action, FieldsSeen, Outcome, Rights, RightsText string
+	NoRecipients, Source, SourceText, History, Date, Changed, AccessLog, AccessLogText, Who, Action, FieldsSeen, Outcome, More, Rights, RightsText string
 }
 
 var accessText = map[string]accessStrings{
@@ -207,6 +223,7 @@ var accessText = map[string]accessStrings{
 		History:    "Historique des modifications", Date: "Date", Changed: "Champs modifiés",
 		AccessLog: "Qui a accédé à vos données", AccessLogText: "Chaque lecture et chaque modification de vos données est enregistrée dans un journal infalsifiable.",
 		Who: "Par", Action: "Opération", FieldsSeen: "Champs", Outcome: "Résultat",
+		More:   "Autres données vous concernant (programme de fidélité, achats, ...)",
 		Rights: "Vos droits", RightsText: "Vous pouvez demander la rectification, l'effacement, la limitation ou la portabilité de vos données et vous opposer à leur traitement, gratuitement.",
 	},
 	"en": {
@@ -218,15 +235,17 @@ var accessText = map[string]accessStrings{
 		History:    "History of changes", Date: "Date", Changed: "Fields changed",
 		AccessLog: "Who accessed your data", AccessLogText: "Every read and every change of your data is recorded in a tamper-evident log.",
 		Who: "By", Action: "Operation", FieldsSeen: "Fields", Outcome: "Outcome",
+		More:   "Other data about you (loyalty programme, purchases, ...)",
 		Rights: "Your rights", RightsText: "You may ask for your data to be rectified, erased, restricted or ported, and object to its processing, free of charge.",
 	},
 }
 
 // WriteAccessHTML writes the readable answer to an access request (R-6) in the customer's
 // language (French unless their locale is English): their data, the purposes with lawful
-// basis, categories, retention and recipients from the registry, the source, the history
-// and the access log.
-func WriteAccessHTML(w io.Writer, ex *customer.Export, c *Case) error {
+// basis, categories, retention and recipients from the registry, the source, the history,
+// the access log, and the other parts of Fidelis's data (tables, from Service.Tables: the
+// loyalty ledger, orders with their GTINs and promotion amounts, ...).
+func WriteAccessHTML(w io.Writer, ex *customer.Export, c *Case, tables []*Table) error {
 	l := lang(ex.Customer.Get(fidelis.FieldLocale).Reveal())
 	T := accessText[l]
 	when := func(t time.Time) string {
@@ -253,6 +272,11 @@ func WriteAccessHTML(w io.Writer, ex *customer.Export, c *Case) error {
 	type purpose struct{ Description, Basis, Categories, Retention, Recipients string }
 	type change struct{ At, Fields, Purpose string }
 	type access struct{ At, Actor, Action, Purpose, Fields, Outcome string }
+	type more struct {
+		Title   string
+		Columns []string
+		Rows    [][]string
+	}
 	data := struct {
 		Lang, CaseID, Generated, Complaint string
 		T                                  accessStrings
@@ -260,7 +284,15 @@ func WriteAccessHTML(w io.Writer, ex *customer.Export, c *Case) error {
 		Purposes                           []purpose
 		History                            []change
 		Log                                []access
+		More                               []more
 	}{Lang: l, CaseID: c.ID, Generated: when(ex.GeneratedAt), Complaint: Complaint.In(l), T: T}
+	for _, t := range tables {
+		title := t.Title.In(l)
+		if title == "" {
+			title = t.Name
+		}
+		data.More = append(data.More, more{title, t.Columns, t.Rows})
+	}
 	for _, f := range fidelis.CustomerFields() {
 		if f == fidelis.FieldAttributes {
 			for _, k := range slices.Sorted(maps.Keys(ex.Customer.Attributes)) {

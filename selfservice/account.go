@@ -197,6 +197,15 @@ func (s *Service) Download(ctx context.Context, sess *Session, caseID string) (*
 	return s.Rights.Export(as(ctx, sess), purposeDP, caseID)
 }
 
+// Tables returns the other parts of Fidelis's data about the signed-in customer (the
+// loyalty ledger, orders, ...) for the access answer of a case Download returned.
+func (s *Service) Tables(ctx context.Context, sess *Session, c *rights.Case) ([]*rights.Table, error) {
+	if c.CustomerID != sess.CustomerID {
+		return nil, &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "no_case", Message: "you have no request with this reference"}
+	}
+	return s.Rights.Tables(as(ctx, sess), purposeDP, c.CustomerID)
+}
+
 // WritePortability writes the portability archive of an export Download returned.
 func (s *Service) WritePortability(ctx context.Context, sess *Session, w io.Writer, ex *customer.Export, c *rights.Case) error {
 	if c.CustomerID != sess.CustomerID {

@@ -291,14 +291,20 @@ func (s *server) handleRightsExport(w http.ResponseWriter, r *http.Request, v *v
 	}
 	var buf bytes.Buffer
 	h := w.Header()
+	var tables []*rights.Table
+	if c.Kind == rights.KindAccess {
+		if tables, err = s.app.Rights.Tables(ctx, rightsPurpose, c.CustomerID); err != nil {
+			return err
+		}
+	}
 	switch {
 	case c.Kind == rights.KindAccess && format == "html":
-		err = rights.WriteAccessHTML(&buf, ex, c)
+		err = rights.WriteAccessHTML(&buf, ex, c, tables)
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Disposition", `attachment; filename="`+c.ID+`.html"`)
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	case c.Kind == rights.KindAccess && format == "json":
-		err = json.NewEncoder(&buf).Encode(httpapi.ExportJSON(ex))
+		err = json.NewEncoder(&buf).Encode(httpapi.AccessJSON(ex, tables))
 		h.Set("Content-Type", "application/json")
 		h.Set("Content-Disposition", `attachment; filename="`+c.ID+`.json"`)
 	case c.Kind == rights.KindPortability && format == "zip":
