@@ -1,142 +1,23 @@
 package e2e_test
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/fidelis/fidelis/fidelistest"
 )
 
-// chromiumPath returns Debian's Chromium. Without it the browser test is skipped, except
-// under CI=true, where a missing browser must fail rather than hide the test.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but Chromium is not installed (/usr/bin/chromium or chromium in PATH): the browser test must run in CI (apt-get install chromium)")
-	}
-	t.Skip("Chromium is not installed (/usr/bin/chromium or chromium in PATH); skipping the browser test")
-	return ""
-}
-
 // TestBrowser_BackOffice drives the back-office in headless Chromium: sign-in, a form with
 // a field error in French, creation, an edit that shows in the history, the language switch,
 // the exact search, the access log, a purpose without access to personal fields, sign-out.
 func TestBrowser_BackOffice(t *testing.T) {
-	chrome := chromiumPath(t)
 	_, base := mustBackOffice(t, fidelistest.Backends(t)[0])
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		// The browser asks for English: the sign-in page follows it, the signed-in pages
-		// follow the user's locale (fr) until the user picks a language.
-		chromedp.Flag("lang", "en-US"),
-		chromedp.Flag("accept-lang", "en-US,en"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
-	)
-	overall, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(overall, opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(actx)
-	defer cancelTab()
-
-	// The first action starts the browser; it must not run under a step's deadline, which
-	// would stop the browser with it.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	// step bounds one step of the scenario in time.
-	step := func(name string) (context.Context, context.CancelFunc) {
-		return context.WithTimeout(ctx, 30*time.Second)
-	}
-	do := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := step(name)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	get := func(name string, a chromedp.Action[string]) string {
-		t.Helper()
-		sctx, cancel := step(name)
-		defer cancel()
-		v, err := chromedp.Run(sctx, a)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return v
-	}
-	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	text := func(name, sel string) string {
-		t.Helper()
-		do(name, chromedp.WaitVisible(css(sel)))
-		return strings.TrimSpace(get(name, chromedp.Text(css(sel))))
-	}
-	count := func(name, sel string) int {
-		t.Helper()
-		sctx, cancel := step(name)
-		defer cancel()
-		n, err := chromedp.Run(sctx, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(sel)+`).length`))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return n
-	}
-	bodyText := func(name string) string {
-		t.Helper()
-		return get(name, chromedp.Text(css("body")))
-	}
-	expect := func(what, got string, want ...string) {
-		t.Helper()
-		for _, w := range want {
-			if !strings.Contains(got, w) {
-				t.Fatalf("%s = %q; want it to contain %q", what, got, w)
-			}
-		}
-	}
-	// shot saves a screenshot when FIDELIS_SCREENSHOTS names a directory, to look at the
-	// layout by eye.
-	shot := func(name string) {
-		t.Helper()
-		dir := os.Getenv("FIDELIS_SCREENSHOTS")
-		if dir == "" {
-			return
-		}
-		sctx, cancel := step(name)
-		defer cancel()
-		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// The browser asks for English: the sign-in page follows it, the signed-in pages follow
+	// the user's locale (fr) until the user picks a language.
+	br := newBrowser(t, 1280, 1000)
+	do, get, text, count, bodyText, expect, shot := br.do, br.get, br.text, br.count, br.bodyText, br.expect, br.shot
 
 	// A wrong password is refused, in the browser's language.
 	do("open the sign-in page", chromedp.Navigate(base+"/app/customers"), chromedp.WaitVisible(css(`#login-form`)))
@@ -261,13 +142,7 @@ func TestBrowser_BackOffice(t *testing.T) {
 		}
 	}
 	expect("refusal", text("refusal", `[data-testid="refusal"]`), "audit", "does not cover")
-	sctx, cancel := step("access log under audit")
-	attr, err := chromedp.Run(sctx, chromedp.AttributeValue(css(`[data-testid="access-log-purpose"]`), "data-purpose"))
-	cancel()
-	if err != nil {
-		t.Fatalf("access log purpose: %v", err)
-	}
-	if logPurpose := attr.Value; logPurpose != "audit" {
+	if logPurpose := br.attr("access log under audit", `[data-testid="access-log-purpose"]`, "data-purpose"); logPurpose != "audit" {
 		t.Fatalf("access log read under %q; want audit", logPurpose)
 	}
 	shot("fidelis-audit")
@@ -286,9 +161,4 @@ func TestBrowser_BackOffice(t *testing.T) {
 	if !strings.HasPrefix(loc, base+"/login") {
 		t.Fatalf("after sign-out /app/customers is at %s; want the sign-in page", loc)
 	}
-}
-
-// jsString quotes s as a JavaScript string literal.
-func jsString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }

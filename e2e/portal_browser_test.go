@@ -7,8 +7,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -31,7 +29,6 @@ import (
 // click, which the consent ledger and the lawfulness decision apply at once; then the
 // language switch and sign-out.
 func TestBrowser_PortalMagicLinkAndWithdrawal_C2(t *testing.T) {
-	chrome := chromiumPath(t)
 	srv := fidelistest.MustSMTPServer(t, fidelistest.SMTPOptions{TLS: true, RequireTLS: true})
 	a := fidelistest.MustApp(t, fidelistest.Backends(t)[0], fidelistest.Options{Mutate: func(c *app.Config) {
 		c.PortalHandler = portal.Mount
@@ -49,67 +46,8 @@ func TestBrowser_PortalMagicLinkAndWithdrawal_C2(t *testing.T) {
 	}
 	fidelistest.MustConsent(t, a, cu.ID, fidelis.PurposeMarketingEmail)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "en-US"), chromedp.Flag("accept-lang", "en-US,en"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 900),
-	)
-	overall, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(overall, opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(actx)
-	defer cancelTab()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	do := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func(name, sel string) string {
-		t.Helper()
-		do(name, chromedp.WaitVisible(css(sel)))
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		v, err := chromedp.Run(sctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return strings.TrimSpace(v)
-	}
-	// shot saves a screenshot when FIDELIS_SCREENSHOTS names a directory.
-	shot := func(name string) {
-		t.Helper()
-		dir := os.Getenv("FIDELIS_SCREENSHOTS")
-		if dir == "" {
-			return
-		}
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	expect := func(what, got string, want ...string) {
-		t.Helper()
-		for _, w := range want {
-			if !strings.Contains(got, w) {
-				t.Fatalf("%s = %q; want it to contain %q", what, got, w)
-			}
-		}
-	}
+	br := newBrowser(t, 1100, 900)
+	do, text, expect, shot := br.do, br.text, br.expect, br.shot
 
 	// The sign-in page follows the browser's language; the answer is the neutral one.
 	do("ask for a link",
