@@ -171,3 +171,19 @@ func (b *browser) shot(name string) {
 func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
+
+// fetch downloads the target of the link matching sel from the page, with the page's
+// session (a download would leave the page), and returns "STATUS MEDIA-TYPE\n" and the
+// body as text.
+func (b *browser) fetch(name, sel string) string {
+	b.t.Helper()
+	href := b.attr(name, sel, "href")
+	ctx, cancel := b.step()
+	defer cancel()
+	js := `fetch(` + jsString(href) + `, {credentials: 'same-origin'}).then(r => r.text().then(t => r.status + ' ' + (r.headers.get('content-type') || '').split(';')[0] + '\n' + t))`
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: fetch %s: %v", name, href, err)
+	}
+	return v
+}
