@@ -195,6 +195,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Portal = a.newPortal()
 	a.Retention = a.newRetention()
 	a.Portal.Activity = portalActivity{a.Retention}
+	a.Register.Retention = a.registerRetention
 	return a, nil
 }
 

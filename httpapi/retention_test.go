@@ -70,6 +70,9 @@ func exerciseRetention(t *testing.T, cf *conformance, b fidelistest.Backend) {
 	if r := cf.call(dpo, "PUT", t2, "", over, http.StatusOK).JSON(t); r["months"] != float64(48) || r["override"] == nil {
 		t.Errorf("override = %v", r)
 	}
+	// The documents state the overridden rule (D-2, R-5): checked against their schemas.
+	cf.call(auditor, "GET", "/api/v1/register?format=json&lang=en", "", nil, http.StatusOK)
+	cf.call(anon, "GET", "/privacy.json?lang=en", "", nil, http.StatusOK)
 	cf.call(dpo, "PUT", "/api/v1/retention/rules/T-5", "", map[string]any{"months": 60, "reason": "Five years is enough for us"}, http.StatusUnprocessableEntity)
 	cf.call(dpo, "PUT", t2, "", map[string]any{"months": 48}, http.StatusUnprocessableEntity)
 	reason(cf.call(dpo, "PUT", "/api/v1/retention/rules/T-9", "", over, http.StatusNotFound), "unknown_rule")

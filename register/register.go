@@ -1,7 +1,7 @@
-// Package register generates, from the purpose registry, the controller's identity and the
-// list of recipients, the two documents the GDPR asks a controller to keep and to give:
-// the record of processing activities (art. 30, D-2) and the privacy notice (art. 13/14,
-// R-5), in French and English, as JSON, Markdown and HTML.
+// Package register generates, from the purpose registry, the controller's identity, the
+// list of recipients and the retention rules in force, the two documents the GDPR asks a
+// controller to keep and to give: the record of processing activities (art. 30, D-2) and
+// the privacy notice (art. 13/14, R-5), in French and English, as JSON, Markdown and HTML.
 //
 // The output is deterministic (sorted, no generation time) so that successive versions can
 // be stored and diffed; each document carries the version and date of the purpose registry
@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -22,10 +23,11 @@ import (
 	"github.com/fidelis/fidelis/privacy"
 )
 
-// Document formats.
+// Document formats. Version 2 added the retention rules in force (retention_rules) and the
+// rules each purpose points to; a purpose's retention text may now come from those rules.
 const (
-	FormatRegister = "fidelis-register/v1"
-	FormatNotice   = "fidelis-notice/v1"
+	FormatRegister = "fidelis-register/v2"
+	FormatNotice   = "fidelis-notice/v2"
 )
 
 // ParseLang validates a document language: "fr" or "en" ("" means French).
@@ -44,6 +46,9 @@ type Input struct {
 	Registry   *privacy.Registry
 	Controller Controller
 	Recipients []Recipient
+	// RetentionRules are the retention rules in force; none means the documents state the
+	// registry's texts only.
+	RetentionRules []RetentionRule
 	// RegistryDate is when the purpose registry was last changed; zero if unknown.
 	RegistryDate time.Time
 }
@@ -110,22 +115,27 @@ type Activity struct {
 	InternalRecipients []string            `json:"internal_recipients"`
 	ExternalRecipients []string            `json:"external_recipients"`
 	Transfers          []string            `json:"transfers"`
-	Retention          string              `json:"retention"`
+	// Retention states how long the purpose's data are kept; RetentionRuleIDs names the
+	// retention rules that govern them (purposeRetention).
+	Retention        string   `json:"retention"`
+	RetentionRuleIDs []string `json:"retention_rule_ids"`
 }
 
 // Register is the record of processing activities (art. 30(1)).
 type Register struct {
-	Format          string          `json:"format"`
-	Lang            string          `json:"lang"`
-	Title           string          `json:"title"`
-	RegistryVersion string          `json:"registry_version"`
-	RegistryDate    string          `json:"registry_date,omitempty"`
-	ContentHash     string          `json:"content_hash"`
-	Controller      Party           `json:"controller"`
-	DPO             Party           `json:"dpo"`
-	Activities      []Activity      `json:"activities"`
-	Recipients      []RecipientView `json:"recipients"`
-	Security        []string        `json:"security_measures"`
+	Format          string     `json:"format"`
+	Lang            string     `json:"lang"`
+	Title           string     `json:"title"`
+	RegistryVersion string     `json:"registry_version"`
+	RegistryDate    string     `json:"registry_date,omitempty"`
+	ContentHash     string     `json:"content_hash"`
+	Controller      Party      `json:"controller"`
+	DPO             Party      `json:"dpo"`
+	Activities      []Activity `json:"activities"`
+	// RetentionRules are the retention rules in force at the time of the document.
+	RetentionRules []RegisterRetention `json:"retention_rules"`
+	Recipients     []RecipientView     `json:"recipients"`
+	Security       []string            `json:"security_measures"`
 }
 
 // NoticePurpose is one purpose as the notice explains it.
@@ -137,6 +147,7 @@ type NoticePurpose struct {
 	LegitimateInterest string              `json:"legitimate_interest,omitempty"`
 	Data               []string            `json:"data"`
 	Retention          string              `json:"retention"`
+	RetentionRuleIDs   []string            `json:"retention_rule_ids"`
 	Required           string              `json:"required"`
 }
 
@@ -167,6 +178,10 @@ type Notice struct {
 	Controller      Party           `json:"controller"`
 	DPO             Party           `json:"dpo"`
 	Purposes        []NoticePurpose `json:"purposes"`
+	// RetentionIntro and RetentionRules say how long data are kept, by the rules in force
+	// at the time of the document (art. 13(2)(a)).
+	RetentionIntro  string          `json:"retention_intro"`
+	RetentionRules  []RetentionView `json:"retention_rules"`
 	RecipientsIntro string          `json:"recipients_intro"`
 	Recipients      []RecipientView `json:"recipients"`
 	// TransfersNote says how to obtain a copy of the safeguards (art. 13(1)(f)); set when
@@ -201,6 +216,14 @@ func (in *Input) validate() error {
 	var errs []fidelis.FieldError
 	for i, r := range in.Recipients {
 		errs = append(errs, r.validate(i, known)...)
+	}
+	seen := map[string]bool{}
+	for i, r := range in.RetentionRules {
+		errs = append(errs, r.validate(i)...)
+		if seen[r.ID] {
+			errs = append(errs, fidelis.FieldError{Field: fmt.Sprintf("retention_rules[%d].id", i), Rule: "duplicate", Message: "names a rule given already"})
+		}
+		seen[r.ID] = true
 	}
 	if len(errs) > 0 {
 		return fidelis.Invalid(errs...)
@@ -357,15 +380,15 @@ func BuildRegister(in Input, lang string) (*Register, error) {
 		Format: FormatRegister, Lang: lang, Title: l(lang, "register.title"),
 		RegistryVersion: RegistryVersion(in.Registry), RegistryDate: date(in.RegistryDate),
 		Controller: controllerParty(in.Controller), DPO: dpoParty(in.Controller),
-		Activities: []Activity{}, Recipients: rs, Security: []string{},
+		Activities: []Activity{}, RetentionRules: registerRetention(in.RetentionRules, lang), Recipients: rs, Security: []string{},
 	}
 	for _, p := range sortedPurposes(in.Registry) {
 		a := Activity{
 			Purpose: p.Name, Description: p.Description.In(lang), LawfulBasis: p.LawfulBasis,
 			LawfulBasisLabel: bases[p.LawfulBasis].in(lang), LegitimateInterest: legitimateInterest(p, lang),
-			DataCategories: dataCategories(p.Fields, lang), Retention: p.Retention.In(lang),
-			InternalRecipients: []string{},
+			DataCategories: dataCategories(p.Fields, lang), InternalRecipients: []string{},
 		}
+		a.Retention, a.RetentionRuleIDs = purposeRetention(p, in.RetentionRules, lang)
 		subj, ok := subjects[p.Name]
 		if !ok {
 			subj = defaultSubjects
@@ -410,8 +433,9 @@ func BuildNotice(in Input, lang string) (*Notice, error) {
 		Format: FormatNotice, Lang: lang, Title: l(lang, "notice.title"), Intro: l(lang, "notice.intro"),
 		RegistryVersion: RegistryVersion(in.Registry), RegistryDate: date(in.RegistryDate),
 		Controller: controllerParty(in.Controller), DPO: dpoParty(in.Controller),
-		Purposes: []NoticePurpose{}, RecipientsIntro: l(lang, "recipients.intro"),
-		Recipients: recipientViews(in.Recipients, lang), Source: l(lang, "source.text"),
+		Purposes: []NoticePurpose{}, RetentionIntro: l(lang, "retention.notice_intro"), RetentionRules: noticeRetention(in.RetentionRules, lang),
+		RecipientsIntro: l(lang, "recipients.intro"),
+		Recipients:      recipientViews(in.Recipients, lang), Source: l(lang, "source.text"),
 		HowToExercise: l(lang, "exercise.text"),
 		Complaint: Authority{Name: l(lang, "cnil.name"), Address: l(lang, "cnil.address"), Website: l(lang, "cnil.website"),
 			Text: l(lang, "complaint.text")},
@@ -430,8 +454,9 @@ func BuildNotice(in Input, lang string) (*Notice, error) {
 		np := NoticePurpose{
 			Purpose: p.Name, Description: p.Description.In(lang), LawfulBasis: p.LawfulBasis,
 			LawfulBasisLabel: bases[p.LawfulBasis].in(lang), LegitimateInterest: legitimateInterest(p, lang),
-			Retention: p.Retention.In(lang), Required: required[p.LawfulBasis].in(lang), Data: []string{},
+			Required: required[p.LawfulBasis].in(lang), Data: []string{},
 		}
+		np.Retention, np.RetentionRuleIDs = purposeRetention(p, in.RetentionRules, lang)
 		for _, c := range dataCategories(p.Fields, lang) {
 			np.Data = append(np.Data, c.Text())
 		}
@@ -480,6 +505,9 @@ type Service struct {
 	RegistryDate time.Time
 	// Recipients, when set, lists the external recipients at the time of the request.
 	Recipients RecipientSource
+	// Retention, when set, lists the retention rules in force at the time of the request,
+	// so that both documents state the periods actually applied (D-2, R-5).
+	Retention RetentionSource
 }
 
 func (s *Service) input(ctx context.Context) (Input, error) {
@@ -490,6 +518,13 @@ func (s *Service) input(ctx context.Context) (Input, error) {
 			return in, err
 		}
 		in.Recipients = rs
+	}
+	if s.Retention != nil {
+		rules, err := s.Retention(ctx)
+		if err != nil {
+			return in, err
+		}
+		in.RetentionRules = rules
 	}
 	return in, nil
 }

@@ -139,13 +139,7 @@ func (w *mdWriter) or(s string) string {
 
 func (w *mdWriter) item(label, value string) { w.line("- **", md(label), "**", w.colon(), value) }
 
-// colon is the label separator: French typography puts a space before the colon.
-func (w *mdWriter) colon() string {
-	if w.lang == LangFR {
-		return " : "
-	}
-	return ": "
-}
+func (w *mdWriter) colon() string { return colon(w.lang) }
 
 func (w *mdWriter) list(label string, values []string, none string) {
 	if len(values) == 0 {
@@ -156,11 +150,7 @@ func (w *mdWriter) list(label string, values []string, none string) {
 	for i, v := range values {
 		esc[i] = md(v)
 	}
-	sep := "; "
-	if w.lang == LangFR {
-		sep = " ; "
-	}
-	w.item(label, strings.Join(esc, sep))
+	w.item(label, strings.Join(esc, semicolon(w.lang)))
 }
 
 func (w *mdWriter) parties(c, d Party) {
@@ -187,6 +177,42 @@ func (w *mdWriter) version(registryVersion, registryDate, hash string) {
 	w.item(l(w.lang, "f.content_hash"), "`"+hash+"`")
 	w.line()
 	w.line(md(l(w.lang, "hash.note")))
+}
+
+// ruleLinks renders the retention rules a purpose points to, by name, or nothing.
+func (w *mdWriter) ruleLinks(ids []string, label func(string) string) {
+	if len(ids) == 0 {
+		return
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = label(id)
+	}
+	w.list(l(w.lang, "f.retention_rules"), names, "")
+}
+
+// retentionRule renders one rule as a sub-section; register adds the default and the
+// change, which the notice does not state.
+func (w *mdWriter) retentionRule(v RetentionView, notice bool, reg *RegisterRetention) {
+	w.line("### ", md(v.Name), " (", md(v.Rule), ")")
+	w.line()
+	if notice {
+		w.item(l(w.lang, "f.notice_subjects"), md(v.Subjects))
+		w.item(l(w.lang, "f.notice_period"), md(v.Period))
+		w.item(l(w.lang, "f.notice_at_end"), md(v.AtEnd))
+		w.line()
+		return
+	}
+	w.item(l(w.lang, "f.rule_subjects"), md(v.Subjects))
+	w.item(l(w.lang, "f.period"), md(v.Period))
+	w.item(l(w.lang, "f.default"), md(reg.Default))
+	if reg.Overridden {
+		w.item(l(w.lang, "f.change"), md(l(w.lang, "f.changed_at")+" "+reg.ChangedAt)+semicolon(w.lang)+md(l(w.lang, "f.change_reason"))+w.colon()+md(reg.ChangeReason))
+	} else {
+		w.item(l(w.lang, "f.change"), md(l(w.lang, "retention.unchanged")))
+	}
+	w.item(l(w.lang, "f.at_end"), md(v.AtEnd))
+	w.line()
 }
 
 func (w *mdWriter) recipients(rs []RecipientView) {
@@ -235,7 +261,20 @@ func (r *Register) Markdown() []byte {
 		w.list(l(r.Lang, "f.external"), a.ExternalRecipients, l(r.Lang, "none.external"))
 		w.list(l(r.Lang, "f.transfers"), a.Transfers, l(r.Lang, "none.transfers"))
 		w.item(l(r.Lang, "f.retention"), md(a.Retention))
+		w.ruleLinks(a.RetentionRuleIDs, r.RuleLabel)
 		w.line()
+	}
+	w.line("## ", md(l(r.Lang, "h.retention")))
+	w.line()
+	if len(r.RetentionRules) == 0 {
+		w.line(md(l(r.Lang, "retention.none")))
+		w.line()
+	} else {
+		w.line(md(l(r.Lang, "retention.intro")))
+		w.line()
+	}
+	for i := range r.RetentionRules {
+		w.retentionRule(r.RetentionRules[i].RetentionView, false, &r.RetentionRules[i])
 	}
 	w.line("## ", md(l(r.Lang, "h.recipients")))
 	w.line()
@@ -269,8 +308,21 @@ func (n *Notice) Markdown() []byte {
 		}
 		w.list(l(n.Lang, "f.data"), p.Data, l(n.Lang, "none.data"))
 		w.item(l(n.Lang, "f.retention"), md(p.Retention))
+		w.ruleLinks(p.RetentionRuleIDs, n.RuleLabel)
 		w.item(l(n.Lang, "f.required"), md(p.Required))
 		w.line()
+	}
+	w.line("## ", md(l(n.Lang, "h.notice_retention")))
+	w.line()
+	if len(n.RetentionRules) == 0 {
+		w.line(md(l(n.Lang, "retention.none")))
+		w.line()
+	} else {
+		w.line(md(n.RetentionIntro))
+		w.line()
+	}
+	for _, v := range n.RetentionRules {
+		w.retentionRule(v, true, nil)
 	}
 	w.line("## ", md(l(n.Lang, "h.recipients")))
 	w.line()
@@ -362,6 +414,7 @@ const htmlTemplates = `
 {{define "recipients"}}{{if .}}<table><thead><tr><th>{{t "f.recipient"}}</th><th>{{t "f.kind"}}</th><th>{{t "f.country"}}</th><th>{{t "h.purposes"}}</th><th>{{t "f.safeguard"}}</th></tr></thead><tbody>
 {{range .}}<tr data-recipient="{{.Name}}"><td>{{.Name}}</td><td>{{.KindLabel}}</td><td>{{.Country}}</td><td>{{range $i, $p := .Purposes}}{{if $i}}, {{end}}<code>{{$p}}</code>{{end}}</td><td{{if and .Transfer (not .Safeguard)}} class="warn"{{end}}>{{.SafeguardLabel}}</td></tr>
 {{end}}</tbody></table>{{else}}<p class="muted">{{t "none.external"}}</p>{{end}}{{end}}
+{{define "rulelinks"}}{{if .}}<dt>{{t "f.retention_rules"}}</dt><dd>{{range $i, $r := .}}{{if $i}}, {{end}}<a href="#retention-{{$r.ID}}">{{$r.Label}}</a>{{end}}</dd>{{end}}{{end}}
 {{define "version"}}<section data-section="version"><h2>{{t "h.version"}}</h2>
 <dl><dt>{{t "f.registry_version"}}</dt><dd><code>{{.RegistryVersion}}</code></dd>
 {{if .RegistryDate}}<dt>{{t "f.registry_date"}}</dt><dd>{{.RegistryDate}}</dd>{{end}}
@@ -380,7 +433,17 @@ const htmlTemplates = `
 <dt>{{t "f.internal"}}</dt><dd>{{if .InternalRecipients}}{{template "list" .InternalRecipients}}{{else}}<span class="muted">{{t "none.internal"}}</span>{{end}}</dd>
 <dt>{{t "f.external"}}</dt><dd>{{if .ExternalRecipients}}{{template "list" .ExternalRecipients}}{{else}}<span class="muted">{{t "none.external"}}</span>{{end}}</dd>
 <dt>{{t "f.transfers"}}</dt><dd>{{if .Transfers}}{{template "list" .Transfers}}{{else}}<span class="muted">{{t "none.transfers"}}</span>{{end}}</dd>
-<dt>{{t "f.retention"}}</dt><dd>{{.Retention}}</dd></dl></section>
+<dt>{{t "f.retention"}}</dt><dd>{{.Retention}}</dd>
+{{template "rulelinks" (links $ .RetentionRuleIDs)}}</dl></section>
+{{end}}</section>
+<section data-section="retention"><h2>{{t "h.retention"}}</h2>
+{{if .RetentionRules}}<p>{{t "retention.intro"}}</p>{{else}}<p class="muted">{{t "retention.none"}}</p>{{end}}
+{{range .RetentionRules}}<section id="retention-{{.Rule}}" data-rule="{{.Rule}}" data-months="{{.Months}}"><h3>{{.Name}} <code>{{.Rule}}</code></h3>
+<dl><dt>{{t "f.rule_subjects"}}</dt><dd>{{.Subjects}}</dd>
+<dt>{{t "f.period"}}</dt><dd data-field="period">{{.Period}}</dd>
+<dt>{{t "f.default"}}</dt><dd data-field="default">{{.Default}}</dd>
+<dt>{{t "f.change"}}</dt><dd data-field="change">{{if .Overridden}}{{t "f.changed_at"}} {{.ChangedAt}}{{semicolon}}{{t "f.change_reason"}}{{colon}}{{.ChangeReason}}{{else}}{{t "retention.unchanged"}}{{end}}</dd>
+<dt>{{t "f.at_end"}}</dt><dd data-outcome="{{.Outcome}}">{{.AtEnd}}</dd></dl></section>
 {{end}}</section>
 <section data-section="recipients"><h2>{{t "h.recipients"}}</h2>{{template "recipients" .Recipients}}</section>
 <section data-section="security"><h2>{{t "h.security"}}</h2><p>{{t "security.intro"}}</p>{{template "list" .Security}}</section>
@@ -396,7 +459,15 @@ const htmlTemplates = `
 {{if .LegitimateInterest}}<dt>{{t "f.interest"}}</dt><dd>{{.LegitimateInterest}}</dd>{{end}}
 <dt>{{t "f.data"}}</dt><dd>{{if .Data}}{{template "list" .Data}}{{else}}<span class="muted">{{t "none.data"}}</span>{{end}}</dd>
 <dt>{{t "f.retention"}}</dt><dd>{{.Retention}}</dd>
+{{template "rulelinks" (links $ .RetentionRuleIDs)}}
 <dt>{{t "f.required"}}</dt><dd>{{.Required}}</dd></dl></section>
+{{end}}</section>
+<section data-section="retention"><h2>{{t "h.notice_retention"}}</h2>
+{{if .RetentionRules}}<p>{{.RetentionIntro}}</p>{{else}}<p class="muted">{{t "retention.none"}}</p>{{end}}
+{{range .RetentionRules}}<section id="retention-{{.Rule}}" data-rule="{{.Rule}}" data-months="{{.Months}}"><h3>{{.Name}} ({{.Rule}})</h3>
+<dl><dt>{{t "f.notice_subjects"}}</dt><dd>{{.Subjects}}</dd>
+<dt>{{t "f.notice_period"}}</dt><dd data-field="period">{{.Period}}</dd>
+<dt>{{t "f.notice_at_end"}}</dt><dd data-outcome="{{.Outcome}}">{{.AtEnd}}</dd></dl></section>
 {{end}}</section>
 <section data-section="recipients"><h2>{{t "h.recipients"}}</h2><p>{{.RecipientsIntro}}</p>{{template "recipients" .Recipients}}</section>
 <section data-section="transfers"><h2>{{t "h.transfers"}}</h2>{{$n := 0}}<ul>{{range .Recipients}}{{if .Transfer}}{{$n = 1}}<li>{{.Name}} ({{.Country}}) — {{.SafeguardLabel}}</li>{{end}}{{end}}</ul>{{if not $n}}<p class="muted">{{t "none.transfers"}}</p>{{end}}{{with .TransfersNote}}<p>{{.}}</p>{{end}}</section>
@@ -416,16 +487,31 @@ const htmlTemplates = `
 <body>{{body .}}</body></html>
 {{end}}`
 
+// ruleLink is a link to a retention rule of the same document.
+type ruleLink struct{ ID, Label string }
+
+// ruleLinks returns the links to the retention rules ids of doc.
+func ruleLinks(doc interface{ RuleLabel(string) string }, ids []string) []ruleLink {
+	out := make([]ruleLink, len(ids))
+	for i, id := range ids {
+		out[i] = ruleLink{id, doc.RuleLabel(id)}
+	}
+	return out
+}
+
 // templates returns the HTML templates for lang. html/template escapes every text in its
 // context, so hostile registry texts cannot inject markup.
 func templates(lang string) *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
-		"t":       func(key string) string { return l(lang, key) },
-		"nc":      func() string { return l(lang, "not_configured") },
-		"none":    func() string { return "—" },
-		"contact": exerciseContact,
-		"style":   func() template.CSS { return template.CSS(pageStyle) },
-		"body":    func(d Document) template.HTML { return d.HTMLFragment() },
+		"t":         func(key string) string { return l(lang, key) },
+		"nc":        func() string { return l(lang, "not_configured") },
+		"none":      func() string { return "—" },
+		"contact":   exerciseContact,
+		"colon":     func() string { return colon(lang) },
+		"semicolon": func() string { return semicolon(lang) },
+		"links":     ruleLinks,
+		"style":     func() template.CSS { return template.CSS(pageStyle) },
+		"body":      func(d Document) template.HTML { return d.HTMLFragment() },
 	}).Parse(htmlTemplates))
 }
 

@@ -71,6 +71,25 @@ var labels = map[string]tx{
 	"automated.text":          {"Aucune décision produisant des effets juridiques à votre égard ou vous affectant de manière significative n'est prise sur le seul fondement d'un traitement automatisé (RGPD art. 22). Une décision de ce type, par exemple une exclusion du programme de fidélité, est toujours revue par une personne ; vous pouvez présenter votre point de vue et la contester.", "No decision producing legal effects concerning you or similarly significantly affecting you is taken solely by automated processing (GDPR art. 22). Any such decision, for example exclusion from the loyalty programme, is always reviewed by a person; you may express your point of view and contest it."},
 	"source.text":             {"Les données sont collectées auprès de vous (en magasin, en ligne, auprès du service client ou de l'équipe commerciale) ou proviennent de vos achats enregistrés par nos caisses et notre boutique en ligne.", "The data are collected from you (in shops, online, by customer service or the sales team) or come from your purchases recorded by our tills and web shop."},
 	"recipients.intro":        {"Vos données ne sont accessibles qu'aux personnes habilitées de notre personnel, selon leur rôle et pour les seules finalités de ce rôle, et aux destinataires suivants :", "Your data are accessible only to authorised members of our staff, according to their role and only for that role's purposes, and to the following recipients:"},
+	"h.retention":             {"Règles de conservation en vigueur", "Retention rules in force"},
+	"h.notice_retention":      {"Combien de temps nous gardons vos données", "How long we keep your data"},
+	"retention.intro":         {"Règles appliquées automatiquement par le moteur Fidelis à la date de ce document (T-1 à T-6), avec la durée par défaut du référentiel CNIL et, si l'exploitant l'a modifiée, la date et le motif de la modification. Une mise en attente pour contentieux (T-8) suspend l'archivage et l'effacement ; au-delà des durées, seules des statistiques anonymes sont conservées (T-7).", "Rules the Fidelis engine applies automatically at the date of this document (T-1 to T-6), with the default period of the CNIL guidelines and, where the operator changed it, the date and reason of the change. A legal hold (T-8) suspends archiving and erasure; beyond these periods only anonymous statistics are kept (T-7)."},
+	"retention.notice_intro":  {"Nous ne gardons vos données que le temps nécessaire. Voici les durées que nous appliquons aujourd'hui ; chacune dépend de votre relation avec nous et repart à chaque contact venant de vous (achat, clic, réponse, connexion, visite, appel), sauf pour les pièces comptables. Au-delà, nous ne gardons que des statistiques anonymes. Une procédure en justice en cours peut retarder l'effacement.", "We keep your data only as long as needed. These are the periods we apply today; each depends on your relationship with us and starts again at each contact from you (purchase, click, reply, sign-in, visit, call), except for accounting records. Beyond them we keep only anonymous statistics. Legal proceedings under way may delay erasure."},
+	"retention.none":          {"Aucune règle de conservation automatique n'est configurée : les durées sont celles indiquées pour chaque finalité.", "No automatic retention rule is configured: the periods are those stated for each purpose."},
+	"retention.in_force":      {"Durées en vigueur", "Periods in force"},
+	"retention.see":           {"Détail ci-dessous.", "Details below."},
+	"retention.unchanged":     {"Aucune : durée par défaut", "None: default period"},
+	"f.rule_subjects":         {"Personnes concernées", "Data subjects"},
+	"f.notice_subjects":       {"Qui est concerné", "Who it applies to"},
+	"f.period":                {"Durée en vigueur", "Period in force"},
+	"f.notice_period":         {"Durée", "How long"},
+	"f.default":               {"Durée par défaut (référentiel CNIL)", "Default period (CNIL guidelines)"},
+	"f.change":                {"Modification par l'exploitant", "Changed by the operator"},
+	"f.changed_at":            {"le", "on"},
+	"f.change_reason":         {"motif", "reason"},
+	"f.at_end":                {"À l'échéance", "When it ends"},
+	"f.notice_at_end":         {"Ensuite", "Then"},
+	"f.retention_rules":       {"Règles de conservation", "Retention rules"},
 	"security.intro":          {"Mesures effectivement mises en œuvre par le moteur Fidelis (RGPD art. 32) :", "Measures actually enforced by the Fidelis engine (GDPR art. 32):"},
 }
 
@@ -212,4 +231,54 @@ var security = []tx{
 	{"Journal d'audit infalsifiable : chaque accès et chaque modification (lectures comprises) est enregistré sans valeur personnelle, authentifié (HMAC) et scellé dans un arbre de Merkle (RFC 6962) avec des points de contrôle signés ; toute modification, suppression ou réorganisation est détectée par « fidelis audit verify ».", "Tamper-evident audit log: every access and change (reads included) is recorded without personal values, authenticated (HMAC) and sealed into a Merkle tree (RFC 6962) with signed checkpoints; any change, removal or reordering is detected by \"fidelis audit verify\"."},
 	{"Aucune donnée personnelle en clair dans les journaux applicatifs, le journal d'audit ni les événements, qui ne portent que des identifiants et des noms de champs.", "No plaintext personal data in application logs, the audit log or events, which carry only identifiers and field names."},
 	{"Authentification du personnel : mots de passe hachés par Argon2id, verrouillage après 5 échecs, sessions et jetons d'API conservés sous forme d'empreintes uniquement.", "Staff authentication: passwords hashed with Argon2id, lock-out after 5 failures, sessions and API tokens stored as hashes only."},
+}
+
+// purposeRules names, for the default purposes, the retention rules that govern the data
+// they process, as the retention engine applies them: a customer record lives by the rule
+// of the customer's relationship (T-1 prospect, T-2 customer, T-3 account, T-4 member),
+// accounting records by T-5. Legal claims, rights requests and the access log are kept
+// for periods the engine does not set: they have none. A purpose not listed keeps its own
+// text without a pointer.
+var purposeRules = map[fidelis.Purpose][]string{
+	fidelis.PurposeCustomerService: {"T-1", "T-2", "T-3", "T-4"},
+	fidelis.PurposeSales:           {"T-1", "T-2"},
+	fidelis.PurposeLoyalty:         {"T-4"},
+	fidelis.PurposeMarketingEmail:  {"T-1", "T-2"},
+	fidelis.PurposeMarketingSMS:    {"T-1", "T-2"},
+	fidelis.PurposeAnalytics:       {"T-2"},
+	fidelis.PurposeAccounting:      {"T-5"},
+}
+
+// endTexts say what happens when a rule's period ends: neutral in the register, addressed
+// to the reader in the notice. None states a period: the periods come from the rules.
+var endTexts = map[string]struct{ register, notice tx }{
+	OutcomeErase: {
+		tx{"Effacement définitif par destruction de la clé de chiffrement propre à la personne, dans toutes les copies, sauvegardes comprises.",
+			"Erased for good by destroying the person's own encryption key, in every copy, backups included."},
+		tx{"Vos données sont effacées définitivement, sauvegardes comprises.",
+			"Your data are erased for good, backups included."}},
+	OutcomeArchive: {
+		tx{"Archivage intermédiaire à accès restreint : plus aucun usage, hors obligations légales, comptabilité et défense de droits en justice ; effacement à la fin de la conservation des preuves du contrat (T-6).",
+			"Restricted intermediate archive: no further use, except legal obligations, accounting and legal claims; erased when the contract evidence period (T-6) ends."},
+		tx{"Vos données sont mises à l'écart dans une archive à accès restreint, où elles ne servent plus qu'à nos obligations légales et à la défense de nos droits, puis effacées à la fin de la durée « Preuves du contrat ».",
+			"Your data are set aside in an archive with restricted access, used only for our legal obligations and to defend our rights, then erased when the \"Contract evidence\" period ends."}},
+	OutcomeKeep: {
+		tx{"Conservées par obligation légale, sous un identifiant pseudonyme dès l'effacement du client ; jamais supprimées par la purge automatique.",
+			"Kept by legal obligation, under a pseudonymous identifier once the customer is erased; never deleted by the automatic purge."},
+		tx{"Ces pièces sont conservées pendant cette durée même si vous demandez l'effacement de vos données ; elles ne portent alors plus votre nom.",
+			"These records are kept for this period even if you ask for your data to be erased; they then no longer carry your name."}},
+}
+
+// noticeTexts say what the person is sent before a rule's period ends.
+var noticeTexts = map[string]struct{ register, notice tx }{
+	NoticeRenewal: {
+		tx{"Une seule demande de renouvellement du consentement est envoyée par courriel avant l'échéance (sauf opposition ou refus de la prospection).",
+			"Renewed consent is asked for once by e-mail before the period ends (not after an objection or a refusal of marketing)."},
+		tx{"Avant l'effacement, nous vous demandons une seule fois par courriel si vous souhaitez que nous gardions le contact.",
+			"Before erasure, we ask you once by e-mail whether you would like us to stay in touch."}},
+	NoticeWarning: {
+		tx{"Un avertissement est envoyé par courriel avant l'échéance.",
+			"A warning is sent by e-mail before the period ends."},
+		tx{"Avant la suppression, nous vous prévenons par courriel ; il suffit de vous connecter pour garder votre compte.",
+			"Before deletion, we warn you by e-mail; signing in is enough to keep your account."}},
 }

@@ -69,9 +69,16 @@ const (
 // Rule is one retention rule: its period, the notice sent before it ends and what happens
 // then. Months is in force; DefaultMonths is the CNIL default it overrides, if it does.
 type Rule struct {
-	ID            RuleID
-	Name          Text
-	Description   Text
+	ID          RuleID
+	Name        Text
+	Description Text
+	// Subjects says, in plain words, whose data the rule governs; Start says when its
+	// period runs from, as words that follow a number of months ("after the end of the
+	// commercial relationship"). Neither states a period, so that the documents built from
+	// them (register of processing, privacy notice: D-2, R-5) stay true when an operator
+	// changes Months; Description states the default period and is for staff.
+	Subjects      Text
+	Start         Text
 	Months        int
 	DefaultMonths int
 	Notice        Notice
@@ -105,26 +112,43 @@ func Defaults() []Rule {
 	return []Rule{
 		{ID: RuleProspect, Months: 36, Notice: NoticeRenewal, Outcome: OutcomeErase,
 			Name: Text{FR: "Prospect", EN: "Prospect"},
+			Subjects: Text{FR: "Personnes qui n'ont ni acheté, ni adhéré au programme de fidélité, ni ouvert de compte en ligne",
+				EN: "People who have not bought anything, joined the loyalty programme or opened an online account"},
+			Start: Text{FR: "à compter de la collecte ou du dernier contact venant de la personne (un clic compte, l'ouverture d'un courriel non)",
+				EN: "from collection or from the last contact from the person (a click counts, opening an e-mail does not)"},
 			Description: Text{FR: "3 ans à compter de la collecte ou du dernier contact émanant du prospect (un clic compte, une ouverture de courriel non) ; avant l'effacement, une seule demande de renouvellement du consentement.",
 				EN: "3 years from collection or from the last contact from the prospect (a click counts, an e-mail open does not); before erasure, renewed consent is asked for once."}},
 		{ID: RuleCustomer, Months: 36, Outcome: OutcomeArchive,
-			Name: Text{FR: "Client", EN: "Customer"},
+			Name:     Text{FR: "Client", EN: "Customer"},
+			Subjects: Text{FR: "Clients ayant acheté au moins une fois", EN: "Customers who have bought at least once"},
+			Start: Text{FR: "après la fin de la relation commerciale (le dernier achat ou le dernier contact venant du client)",
+				EN: "after the end of the commercial relationship (the last purchase or the last contact from the customer)"},
 			Description: Text{FR: "3 ans après la fin de la relation commerciale (dernier achat ou dernier contact émanant du client), puis archivage intermédiaire à accès restreint.",
 				EN: "3 years after the end of the commercial relationship (last purchase or last contact from the customer), then the restricted intermediate archive."}},
 		{ID: RuleAccount, Months: 24, Notice: NoticeWarning, Outcome: OutcomeErase,
 			Name: Text{FR: "Compte en ligne inactif", EN: "Inactive online account"},
+			Subjects: Text{FR: "Titulaires d'un compte en ligne qui n'ont ni acheté ni adhéré au programme de fidélité",
+				EN: "Online account holders who have neither bought anything nor joined the loyalty programme"},
+			Start: Text{FR: "sans activité sur le compte (ni connexion ni contact venant du titulaire)", EN: "without activity on the account (no sign-in and no contact from the holder)"},
 			Description: Text{FR: "2 ans d'inactivité, après un avertissement ; s'applique aux titulaires d'un compte qui n'ont ni acheté ni adhéré au programme.",
 				EN: "2 years of inactivity, after a warning; applies to account holders who neither bought nor joined the programme."}},
 		{ID: RuleLoyalty, Months: 36, Outcome: OutcomeArchive,
-			Name: Text{FR: "Adhérent du programme de fidélité", EN: "Loyalty member"},
+			Name:     Text{FR: "Adhérent du programme de fidélité", EN: "Loyalty member"},
+			Subjects: Text{FR: "Adhérents du programme de fidélité, actuels ou anciens", EN: "Current and former loyalty programme members"},
+			Start: Text{FR: "après l'adhésion, le départ du programme ou la dernière activité de l'adhérent (la plus récente de ces dates)",
+				EN: "after joining, leaving the programme or the member's last activity (whichever is latest)"},
 			Description: Text{FR: "Durée de l'adhésion puis 3 ans d'inactivité de l'adhérent (4 ans ont été jugés excessifs), puis archivage intermédiaire.",
 				EN: "Membership, then 3 years of member inactivity (4 years was held excessive), then the intermediate archive."}},
 		{ID: RuleAccounting, Months: 120, MinMonths: 120, Outcome: OutcomeKeep,
-			Name: Text{FR: "Pièces comptables", EN: "Accounting records"},
+			Name:     Text{FR: "Pièces comptables", EN: "Accounting records"},
+			Subjects: Text{FR: "Acheteurs : commandes, factures et écritures de points de fidélité", EN: "Buyers: orders, invoices and loyalty points entries"},
+			Start:    Text{FR: "à compter de la date de la pièce", EN: "from the date of the record"},
 			Description: Text{FR: "Commandes, factures et écritures de points : 10 ans (Code de commerce L123-22), pseudonymisées dès l'effacement du client ; jamais effacées par la conservation.",
 				EN: "Orders, invoices and points ledger entries: 10 years (Code de commerce L123-22), pseudonymised once the customer is erased; never deleted by retention."}},
 		{ID: RuleEvidence, Months: 60, Outcome: OutcomeErase,
-			Name: Text{FR: "Preuves du contrat", EN: "Contract evidence"},
+			Name:     Text{FR: "Preuves du contrat", EN: "Contract evidence"},
+			Subjects: Text{FR: "Clients et adhérents : conditions acceptées et consentements", EN: "Customers and members: accepted terms and consents"},
+			Start:    Text{FR: "après la fin de la relation", EN: "after the relationship ends"},
 			Description: Text{FR: "Conditions acceptées et consentements : 5 ans après la fin de la relation (prescription civile) ; fin de l'archivage intermédiaire, puis effacement.",
 				EN: "Accepted terms and consents: 5 years after the relationship ends (civil limitation period); the end of the intermediate archive, then erasure."}},
 	}

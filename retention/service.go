@@ -160,6 +160,28 @@ func (s *Service) Rules(ctx context.Context) (Rules, error) {
 	return s.rules(ctx)
 }
 
+// PublishedRules returns the rules in force as they are published in the privacy notice
+// and the register of processing (R-5, D-2): periods, defaults and, for an overridden
+// rule, when and why it was changed. It needs no actor and checks no role: the public
+// notice has no reader to check, and the rules are no one's personal data. What would be
+// is left out: Override.By (who changed a rule) is empty here, and stays in the audit log
+// and in Rules for those who may manage or read them. Nothing is audited: no personal data
+// is read.
+func (s *Service) PublishedRules(ctx context.Context) (Rules, error) {
+	rules, err := s.rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rules {
+		if o := rules[i].Override; o != nil {
+			pub := *o
+			pub.By = ""
+			rules[i].Override = &pub
+		}
+	}
+	return rules, nil
+}
+
 func (s *Service) rules(ctx context.Context) (Rules, error) {
 	var ovs []Override
 	if err := s.Store.Read(ctx, func(tx Tx) (err error) { ovs, err = tx.RetentionOverrides(ctx); return err }); err != nil {
