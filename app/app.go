@@ -196,6 +196,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Retention = a.newRetention()
 	a.Portal.Activity = portalActivity{a.Retention}
 	a.Register.Retention = a.registerRetention
+	a.Rights.Retention = a.accessRetention
 	return a, nil
 }
 

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 
+	"github.com/fidelis/fidelis"
+
 	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/retention"
 )
@@ -32,4 +34,18 @@ func registerRules(rules retention.Rules) []register.RetentionRule {
 		out = append(out, in)
 	}
 	return out
+}
+
+// accessRetention gives the readable access answer each purpose's retention as the
+// privacy notice states it in lang, so that both say the same, rules in force included.
+func (a *App) accessRetention(ctx context.Context, lang string) (map[fidelis.Purpose]string, error) {
+	n, err := a.Register.Notice(ctx, lang)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[fidelis.Purpose]string, len(n.Purposes))
+	for _, p := range n.Purposes {
+		out[p.Purpose] = p.Retention
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/app"
@@ -90,6 +91,17 @@ func TestAPI_RetentionOverrideReachesRegisterAndNotice_D2_R5_T2(t *testing.T) {
 		fr := string(auditor.Do("GET", "/api/v1/register?format=md&lang=fr", "", nil).MustStatus(t, http.StatusOK).Body)
 		if !strings.Contains(fr, "**Durée en vigueur** : 48 mois (4 ans)") || !strings.Contains(fr, reason) {
 			t.Errorf("French Markdown register does not state 48 months in force with the reason")
+		}
+
+		// the readable answer to an access request states the same periods as the
+		// notice, in the customer's language.
+		desk := fidelistest.NewClient(t, base, fidelistest.MustToken(t, a, fidelis.RoleSupport))
+		id := desk.Do("POST", "/api/v1/customers", fidelis.PurposeCustomerService, map[string]any{"given_name": "Ada", "locale": "en"}).MustStatus(t, http.StatusCreated).JSON(t)["id"].(string)
+		c := dpo.Do("POST", "/api/v1/rights-requests", fidelis.PurposeDataProtection, map[string]any{"customer_id": id, "kind": "access", "channel": "email",
+			"received_at": time.Now().UTC().Format(time.RFC3339)}).MustStatus(t, http.StatusCreated).JSON(t)
+		access := string(dpo.Do("GET", "/api/v1/rights-requests/"+c["id"].(string)+"/export?format=html", fidelis.PurposeDataProtection, nil).MustStatus(t, http.StatusOK).Body)
+		if !strings.Contains(access, "48 months") || strings.Contains(access, oldText) {
+			t.Errorf("the access answer does not state the retention in force (48 months) or still states %q", oldText)
 		}
 	})
 }

@@ -352,12 +352,8 @@ func (s *Server) handleRightsExport(w http.ResponseWriter, r *http.Request) erro
 		_, _ = w.Write(buf.Bytes()) // a failed write means the client went away
 		return nil
 	case c.Kind == rights.KindAccess && format == "html":
-		tables, err := s.Rights.Tables(r.Context(), purposeOf(r), c.CustomerID)
-		if err != nil {
-			return err
-		}
 		var buf bytes.Buffer
-		if err := rights.WriteAccessHTML(&buf, ex, c, tables); err != nil {
+		if err := s.Rights.AccessHTML(r.Context(), purposeOf(r), &buf, ex, c); err != nil {
 			return err
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -63,7 +63,7 @@ func TestAccess_ReadableHTMLInCustomerLanguage_R6(t *testing.T) {
 				t.Fatalf("Tables = %d, %v; want the orders section", len(tables), err)
 			}
 			var buf bytes.Buffer
-			if err := rights.WriteAccessHTML(&buf, ex, got, tables); err != nil {
+			if err := rights.WriteAccessHTML(&buf, ex, got, tables, nil); err != nil {
 				t.Fatal(err)
 			}
 			for _, w := range tt.want {

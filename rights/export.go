@@ -240,12 +240,30 @@ var accessText = map[string]accessStrings{
 	},
 }
 
+// AccessHTML writes the readable answer to access case c with what it must hold
+// besides the export: the other parts of Fidelis's data (Tables) and the retention periods
+// in force (Retention).
+func (s *Service) AccessHTML(ctx context.Context, p fidelis.Purpose, w io.Writer, ex *customer.Export, c *Case) error {
+	tables, err := s.Tables(ctx, p, c.CustomerID)
+	if err != nil {
+		return err
+	}
+	var retention map[fidelis.Purpose]string
+	if s.Retention != nil {
+		if retention, err = s.Retention(ctx, lang(ex.Customer.Get(fidelis.FieldLocale).Reveal())); err != nil {
+			return err
+		}
+	}
+	return WriteAccessHTML(w, ex, c, tables, retention)
+}
+
 // WriteAccessHTML writes the readable answer to an access request in the customer's
 // language (French unless their locale is English): their data, the purposes with lawful
 // basis, categories, retention and recipients from the registry, the source, the history,
 // the access log, and the other parts of Fidelis's data (tables, from Service.Tables: the
-// loyalty ledger, orders with their GTINs and promotion amounts, ...).
-func WriteAccessHTML(w io.Writer, ex *customer.Export, c *Case, tables []*Table) error {
+// loyalty ledger, orders with their GTINs and promotion amounts, ...). retention, when it
+// names a purpose, replaces the registry's retention text for it.
+func WriteAccessHTML(w io.Writer, ex *customer.Export, c *Case, tables []*Table, retention map[fidelis.Purpose]string) error {
 	l := lang(ex.Customer.Get(fidelis.FieldLocale).Reveal())
 	T := accessText[l]
 	when := func(t time.Time) string {
@@ -314,7 +332,11 @@ func WriteAccessHTML(w io.Writer, ex *customer.Export, c *Case, tables []*Table)
 		if cats == "" {
 			cats = T.None
 		}
-		data.Purposes = append(data.Purposes, purpose{p.Description.In(l), basisText[p.LawfulBasis].In(l), cats, p.Retention.In(l), rec})
+		ret := p.Retention.In(l)
+		if r, ok := retention[p.Name]; ok && r != "" {
+			ret = r
+		}
+		data.Purposes = append(data.Purposes, purpose{p.Description.In(l), basisText[p.LawfulBasis].In(l), cats, ret, rec})
 	}
 	for _, h := range ex.History {
 		data.History = append(data.History, change{when(h.At), labels(h.Fields), string(h.Purpose)})

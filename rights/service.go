@@ -66,6 +66,10 @@ type Service struct {
 	// Sections are extra parts of the portability archive, after the customer's
 	// own data: the loyalty ledger, orders with GTIN and promotion amounts, ...
 	Sections []Section
+	// Retention, when set, states how long each purpose's data are kept as the privacy
+	// notice states it in lang (the retention rules in force, which an operator may have
+	// changed from the registry's defaults); the readable access answer shows the same.
+	Retention func(ctx context.Context, lang string) (map[fidelis.Purpose]string, error)
 	// Notifier, when set, writes to the person as their request is received, extended,
 	// refused or completed (R-4: an electronic request gets an electronic answer).
 	Notifier Notifier

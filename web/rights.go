@@ -299,7 +299,7 @@ func (s *server) handleRightsExport(w http.ResponseWriter, r *http.Request, v *v
 	}
 	switch {
 	case c.Kind == rights.KindAccess && format == "html":
-		err = rights.WriteAccessHTML(&buf, ex, c, tables)
+		err = s.app.Rights.AccessHTML(ctx, rightsPurpose, &buf, ex, c)
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Disposition", `attachment; filename="`+c.ID+`.html"`)
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
