@@ -196,19 +196,12 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 		if err != nil {
 			return err
 		}
-		rules := rulesAt(all, in.OrderedAt)
-		whole := func(i int) int64 { return o.Lines[i].Quantity }
-		for _, r := range rules {
-			if !r.inWindow(in.OrderedAt) {
-				continue
-			}
-			if ok, _ := r.eligible(profile, in.OrderedAt); !ok {
-				continue
-			}
-			e := r.Earn(o.Lines, whole, o.Currency)
+		// The one evaluation the back-office preview shows too (Evaluate): preview == reality.
+		for _, e := range Evaluate(all, o.Lines, profile, in.OrderedAt, o.Currency) {
 			if e.Points <= 0 {
 				continue
 			}
+			r := e.Rule
 			t := &Transaction{ID: fidelis.NewID("ltx", now), Programme: in.Programme, Customer: in.Customer, Kind: KindEarn, At: now,
 				RuleID: r.ID, RuleVersion: r.Version, TermsVersion: termsVersion(terms), Reason: e.Reason, Reference: o.ID}
 			lot := earn(mc.m, terms, t, e.Points, now)
