@@ -3,6 +3,7 @@ package loyalty
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fidelis/fidelis"
@@ -122,3 +123,6 @@ func (s *Service) Outlook(ctx context.Context, at time.Time) (*ExpiryOutlook, er
 	o.DueMembers = len(due)
 	return o, nil
 }
+
+// Currencies returns the ISO 4217 codes a programme may use.
+func Currencies() []string { return slices.Clone(currencies) }
