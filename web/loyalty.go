@@ -328,6 +328,7 @@ type programmeView struct {
 	Form      *loyaltyForm
 	Preview   *loyalty.TermsPreview
 	MinDay    string // the first day a new version may take effect (notice period, L-2)
+	MinDate   time.Time
 	CanManage bool
 }
 
@@ -358,7 +359,7 @@ func (s *server) programme(w http.ResponseWriter, r *http.Request, v *visit, f *
 	if day.Before(earliest) {
 		day = day.AddDate(0, 0, 1)
 	}
-	view.MinDay = day.Format(time.DateOnly)
+	view.MinDay, view.MinDate = day.Format(time.DateOnly), day
 	if f == nil {
 		f = newLoyaltyForm(nil)
 		if n := len(pg.Terms); n > 0 {
