@@ -139,9 +139,13 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 	}
 	o := &Order{ID: fidelis.NewID("lod", now), Programme: in.Programme, Customer: in.Customer, OrderedAt: in.OrderedAt, Channel: in.Channel,
 		Store: in.Store, Currency: in.Currency, Lines: in.Lines, CreatedAt: now}
-	// Eligibility needs the member's country and birth date only when a rule sets conditions;
-	// they are read (and the read audited) before the write transaction.
-	var rules []*Rule
+	// Everything the write transaction does not need to lock is read before it: the
+	// programme (never changed once created), the rules and the terms (append-only
+	// versions), so the single writer (SQLite) or the member lock (PostgreSQL) is held for
+	// the writes. Eligibility needs the member's country and birth date only when a rule
+	// sets conditions; they are read (and the read audited) before the write transaction.
+	var all []*Rule
+	var versions []*Terms
 	var prog *Programme
 	if err := s.Store.Read(ctx, func(tx Tx) (err error) {
 		if prog, err = tx.GetProgramme(ctx, in.Programme); err != nil {
@@ -153,8 +157,10 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 			}
 			return err
 		}
-		all, err := tx.Rules(ctx, in.Programme)
-		rules = rulesAt(all, in.OrderedAt)
+		if versions, err = tx.ListTerms(ctx, in.Programme); err != nil {
+			return err
+		}
+		all, err = tx.Rules(ctx, in.Programme)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("loyalty.PlaceOrder: %w", err)
@@ -163,7 +169,7 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 		return nil, invalid("currency", "mismatch", "must be the programme's currency, "+prog.Currency)
 	}
 	var profile Profile
-	for _, r := range rules {
+	for _, r := range rulesAt(all, in.OrderedAt) {
 		if (len(r.Countries) > 0 || r.MinAge > 0) && s.Profiles != nil {
 			var err error
 			if profile, err = s.Profiles(ctx, in.Customer); err != nil {
@@ -178,10 +184,21 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 		if prev, err = s.claim(ctx, tx, in.Key, in.Programme, "order", in, o.ID); err != nil || prev != "" {
 			return err
 		}
-		mc, err := s.lockMember(ctx, tx, in.Programme, in.Customer)
+		m, err := tx.GetMember(ctx, in.Programme, in.Customer, true)
 		if err != nil {
+			if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
+				return notMember()
+			}
 			return err
 		}
+		// A version of the terms the member accepted since the read above is the only one
+		// it can lack (versions are numbered 1, 2, ... and never change).
+		if m.TermsVersion > len(versions) {
+			if versions, err = tx.ListTerms(ctx, in.Programme); err != nil {
+				return err
+			}
+		}
+		mc := &memberCtx{p: prog, m: m, terms: versions}
 		if !mc.m.Active() {
 			return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "member_left", Message: "the customer left the programme; purchases no longer earn points"}
 		}
@@ -191,10 +208,6 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 		terms := applicable(mc.terms, mc.m.TermsVersion, in.OrderedAt)
 		if terms != nil {
 			out.Mediator = &terms.Mediator
-		}
-		all, err := tx.Rules(ctx, in.Programme)
-		if err != nil {
-			return err
 		}
 		// The one evaluation the back-office preview shows too (Evaluate): preview == reality.
 		for _, e := range Evaluate(all, o.Lines, profile, in.OrderedAt, o.Currency) {

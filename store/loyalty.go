@@ -237,11 +237,18 @@ func (t *Tx) InsertLedgerTx(ctx context.Context, x *loyalty.Transaction) error {
 		x.Reason.FR, x.Reason.EN, x.Reference); err != nil {
 		return fmt.Errorf("insert ledger transaction: %w", err)
 	}
+	if len(x.Postings) == 0 {
+		return fmt.Errorf("insert ledger transaction %s: no postings", x.ID)
+	}
+	// The postings in one statement: one round trip however many there are.
+	q := `INSERT INTO loyalty_postings (tx_id, seq, programme_id, account, customer_id, amount, lot_id) VALUES (?, ?, ?, ?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?)`, len(x.Postings)-1)
+	args := make([]any, 0, 7*len(x.Postings))
 	for i, p := range x.Postings {
-		if _, err := t.exec(ctx, `INSERT INTO loyalty_postings (tx_id, seq, programme_id, account, customer_id, amount, lot_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			x.ID, i, x.Programme, string(p.Account), p.Customer, p.Amount, p.Lot); err != nil {
-			return fmt.Errorf("insert posting: %w", err)
-		}
+		args = append(args, x.ID, i, x.Programme, string(p.Account), p.Customer, p.Amount, p.Lot)
+	}
+	if _, err := t.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("insert postings: %w", err)
 	}
 	return nil
 }
