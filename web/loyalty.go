@@ -329,7 +329,6 @@ type programmeView struct {
 	Preview   *loyalty.TermsPreview
 	MinDay    string // the first day a new version may take effect (notice period, L-2)
 	MinDate   time.Time
-	CanManage bool
 }
 
 func (s *server) programme(w http.ResponseWriter, r *http.Request, v *visit, f *loyaltyForm, pv *loyalty.TermsPreview, status int) error {
@@ -342,7 +341,7 @@ func (s *server) programme(w http.ResponseWriter, r *http.Request, v *visit, f *
 		return err
 	}
 	now := s.now()
-	view := &programmeView{Programme: pg.Programme, Current: pg.Current, Rules: pg.Rules, Preview: pv, CanManage: true}
+	view := &programmeView{Programme: pg.Programme, Current: pg.Current, Rules: pg.Rules, Preview: pv}
 	for _, t := range slices.Backward(pg.Terms) {
 		switch {
 		case t.EffectiveAt.After(now):
