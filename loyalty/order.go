@@ -140,13 +140,16 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 	}
 	o := &Order{ID: fidelis.NewID("lod", now), Programme: in.Programme, Customer: in.Customer, OrderedAt: in.OrderedAt, Channel: in.Channel,
 		Store: in.Store, Currency: in.Currency, Lines: in.Lines, CreatedAt: now}
-	// Eligibility needs the member's country and birth date only when a rule sets conditions;
-	// they are read (and the read audited) before the write transaction.
-	var rules []*Rule
-	var prog *Programme
+	// Everything the write transaction does not need to lock is read before it: the
+	// programme (never changed once created), the terms, rules, tier schedules and referral
+	// policies (append-only versions), so the single writer (SQLite) or the member lock
+	// (PostgreSQL) is held for the writes only; placeIn reads again a terms version the
+	// member accepted meanwhile. Eligibility needs the member's country and birth date only
+	// when a rule sets conditions; they are read (and the read audited) before the write.
+	var env *orderEnv
 	if err := s.Store.Read(ctx, func(tx Tx) (err error) {
-		if prog, err = tx.GetProgramme(ctx, in.Programme); err != nil {
-			return programmeErr(err)
+		if env, err = loadOrderEnv(ctx, tx, in.Programme); err != nil {
+			return err
 		}
 		if _, err := tx.GetMember(ctx, in.Programme, in.Customer, false); err != nil {
 			if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
@@ -154,17 +157,15 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 			}
 			return err
 		}
-		all, err := tx.Rules(ctx, in.Programme)
-		rules = rulesAt(all, in.OrderedAt)
-		return err
+		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("loyalty.PlaceOrder: %w", err)
 	}
-	if prog.Currency != in.Currency {
-		return nil, invalid("currency", "mismatch", "must be the programme's currency, "+prog.Currency)
+	if env.prog.Currency != in.Currency {
+		return nil, invalid("currency", "mismatch", "must be the programme's currency, "+env.prog.Currency)
 	}
 	var profile Profile
-	for _, r := range rules {
+	for _, r := range rulesAt(env.rules, in.OrderedAt) {
 		if (len(r.Countries) > 0 || r.MinAge > 0) && s.Profiles != nil {
 			var err error
 			if profile, err = s.Profiles(ctx, in.Customer); err != nil {
@@ -176,10 +177,6 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 	var out *OrderResult
 	var prev string
 	err := s.Store.Write(ctx, func(tx Tx) (err error) {
-		env, err := loadOrderEnv(ctx, tx, in.Programme)
-		if err != nil {
-			return err
-		}
 		out, prev, err = s.placeIn(ctx, tx, env, p, in, o, profile, now)
 		return err
 	})
@@ -251,6 +248,13 @@ func (s *Service) placeIn(ctx context.Context, tx Tx, env *orderEnv, p fidelis.P
 	if !m.Active() {
 		return nil, "", &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "member_left", Message: "the customer left the programme; purchases no longer earn points"}
 	}
+	// A version of the terms the member accepted since env was read is the only one it can
+	// lack (versions are numbered 1, 2, ... and never change).
+	if m.TermsVersion > len(env.terms) {
+		if env.terms, err = tx.ListTerms(ctx, in.Programme); err != nil {
+			return nil, "", err
+		}
+	}
 	if env.prog.Currency != in.Currency {
 		return nil, "", invalid("currency", "mismatch", "must be the programme's currency, "+env.prog.Currency)
 	}
@@ -262,19 +266,13 @@ func (s *Service) placeIn(ctx context.Context, tx Tx, env *orderEnv, p fidelis.P
 	if terms != nil {
 		out.Mediator = &terms.Mediator
 	}
-	whole := func(i int) int64 { return o.Lines[i].Quantity }
 	var base int64
-	for _, r := range rulesAt(env.rules, in.OrderedAt) {
-		if !r.inWindow(in.OrderedAt) {
-			continue
-		}
-		if ok, _ := r.eligible(profile, in.OrderedAt); !ok {
-			continue
-		}
-		e := r.Earn(o.Lines, whole, o.Currency)
+	// The one evaluation the back-office preview shows too (Evaluate): preview == reality.
+	for _, e := range Evaluate(env.rules, o.Lines, profile, in.OrderedAt, o.Currency) {
 		if e.Points <= 0 {
 			continue
 		}
+		r := e.Rule
 		t := &Transaction{ID: fidelis.NewID("ltx", now), Programme: in.Programme, Customer: in.Customer, Kind: KindEarn, At: now,
 			RuleID: r.ID, RuleVersion: r.Version, TermsVersion: termsVersion(terms), Reason: e.Reason, Reference: o.ID}
 		lot := earn(m, terms, t, e.Points, now)

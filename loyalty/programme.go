@@ -34,6 +34,19 @@ func (s *Service) CreateProgramme(ctx context.Context, in ProgrammeInput) (*Prog
 	if err := s.CheckManage(ctx); err != nil {
 		return nil, err
 	}
+	p, err := s.newProgramme(in)
+	if err != nil {
+		return nil, err
+	}
+	err = s.Store.Write(ctx, func(tx Tx) error { return s.insertProgramme(ctx, tx, p) })
+	if err != nil {
+		return nil, fmt.Errorf("loyalty.CreateProgramme: %w", err)
+	}
+	return p, nil
+}
+
+// newProgramme validates in and returns the programme it describes, not yet stored.
+func (s *Service) newProgramme(in ProgrammeInput) (*Programme, error) {
 	var errs []fidelis.FieldError
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > 100 || !cleanText(in.Name, 400) {
@@ -57,17 +70,15 @@ func (s *Service) CreateProgramme(ctx context.Context, in ProgrammeInput) (*Prog
 		return nil, fidelis.Invalid(errs...)
 	}
 	now := s.now()
-	p := &Programme{ID: fidelis.NewID("lpg", now), Name: in.Name, Currency: in.Currency, PointValueCents: in.PointValueCents, NoticeDays: notice, CreatedAt: now}
-	err := s.Store.Write(ctx, func(tx Tx) error {
-		if err := tx.InsertProgramme(ctx, p); err != nil {
-			return err
-		}
-		return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.programme_created", p.ID, map[string]any{"programme_id": p.ID}))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("loyalty.CreateProgramme: %w", err)
+	return &Programme{ID: fidelis.NewID("lpg", now), Name: in.Name, Currency: in.Currency, PointValueCents: in.PointValueCents, NoticeDays: notice, CreatedAt: now}, nil
+}
+
+// insertProgramme stores a new programme with its event.
+func (s *Service) insertProgramme(ctx context.Context, tx Tx, p *Programme) error {
+	if err := tx.InsertProgramme(ctx, p); err != nil {
+		return err
 	}
-	return p, nil
+	return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.programme_created", p.ID, map[string]any{"programme_id": p.ID}))
 }
 
 // programmeErr turns a store's not-found into the programme's; other errors pass.
@@ -153,6 +164,37 @@ func (s *Service) PublishTerms(ctx context.Context, programme string, in TermsIn
 	if !fidelis.ValidID("lpg", programme) {
 		return nil, programmeNotFound()
 	}
+	if err := validateTerms(&in); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var t *Terms
+	err := s.Store.Write(ctx, func(tx Tx) error {
+		p, err := tx.GetProgramme(ctx, programme)
+		if err != nil {
+			return err
+		}
+		versions, err := tx.ListTerms(ctx, programme)
+		if err != nil {
+			return err
+		}
+		if t, err = nextTerms(p, versions, in, now); err != nil {
+			return err
+		}
+		return s.insertTerms(ctx, tx, t)
+	})
+	if err != nil {
+		if e := fidelis.AsError(err); e != nil && e.Code == fidelis.ENOTFOUND {
+			return nil, programmeNotFound()
+		}
+		return nil, fmt.Errorf("loyalty.PublishTerms: %w", err)
+	}
+	return t, nil
+}
+
+// validateTerms checks what a version of the terms states, whatever its number (X-2: the
+// mediator is always named).
+func validateTerms(in *TermsInput) error {
 	var errs []fidelis.FieldError
 	bad := func(f, rule, msg string) { errs = append(errs, fidelis.FieldError{Field: f, Rule: rule, Message: msg}) }
 	for f, v := range map[string]string{"text.fr": in.Text.FR, "text.en": in.Text.EN} {
@@ -181,75 +223,75 @@ func (s *Service) PublishTerms(ctx context.Context, programme string, in TermsIn
 	}
 	if len(errs) > 0 {
 		slices.SortFunc(errs, func(a, b fidelis.FieldError) int { return strings.Compare(a.Field, b.Field) })
-		return nil, fidelis.Invalid(errs...)
+		return fidelis.Invalid(errs...)
 	}
-	now := s.now()
-	var t *Terms
-	err := s.Store.Write(ctx, func(tx Tx) error {
-		p, err := tx.GetProgramme(ctx, programme)
+	return nil
+}
+
+// nextTerms returns the version that publishing in at now would add after versions, with
+// its effective date and hash, or why it may not be published (L-2: a change needs a
+// summary and takes effect only after the notice period).
+func nextTerms(p *Programme, versions []*Terms, in TermsInput, now time.Time) (*Terms, error) {
+	t := &Terms{Programme: p.ID, Version: len(versions) + 1, Text: in.Text, Changes: in.Changes, Mediator: in.Mediator,
+		ExpiryMonths: in.ExpiryMonths, PublishedAt: now, EffectiveAt: fidelis.UTC(in.EffectiveAt)}
+	earliest := now
+	if t.Version > 1 {
+		// L-2: a change takes effect only after the notice period.
+		earliest = now.AddDate(0, 0, p.NoticeDays)
+		if strings.TrimSpace(in.Changes.FR) == "" || strings.TrimSpace(in.Changes.EN) == "" {
+			return nil, invalid("changes", "required", "a new version needs a summary of the changes in French and English (L-2)")
+		}
+		if last := versions[len(versions)-1]; earliest.Before(last.EffectiveAt) {
+			earliest = last.EffectiveAt
+		}
+	}
+	if in.EffectiveAt.IsZero() {
+		t.EffectiveAt = earliest
+	} else if t.EffectiveAt.Before(earliest) {
+		return nil, &fidelis.Error{Code: fidelis.EINVALID, Reason: "notice_period", Message: fmt.Sprintf("new terms may take effect no earlier than %s (notice period of %d days, L-2)", earliest.Format(time.DateOnly), p.NoticeDays),
+			Fields: []fidelis.FieldError{{Field: "effective_at", Rule: "notice_period", Message: fmt.Sprintf("must be on or after %s", earliest.Format(time.RFC3339))}}}
+	}
+	t.Hash = hashTerms(t)
+	return t, nil
+}
+
+// insertTerms stores a version of the terms with its events: one for the programme, and one
+// per active member, IDs only, for the mailer to render the notice in the member's
+// language, with the link to accept or to leave (L-2).
+func (s *Service) insertTerms(ctx context.Context, tx Tx, t *Terms) error {
+	if err := tx.InsertTerms(ctx, t); err != nil {
+		return err
+	}
+	if err := tx.AppendLoyaltyEvent(ctx, s.event("loyalty.terms_published", t.Programme, map[string]any{"programme_id": t.Programme, "version": t.Version, "effective_at": t.EffectiveAt})); err != nil {
+		return err
+	}
+	return eachActiveMember(ctx, tx, t.Programme, func(m *Member) error {
+		return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.terms_change_notice", string(m.Customer),
+			map[string]any{"programme_id": t.Programme, "customer_id": m.Customer, "version": t.Version, "effective_at": t.EffectiveAt}))
+	})
+}
+
+// eachActiveMember calls fn for every member of programme who has not left, in pages.
+func eachActiveMember(ctx context.Context, tx Tx, programme string, fn func(*Member) error) error {
+	var after fidelis.CustomerID
+	for {
+		ms, err := tx.ListMembers(ctx, programme, after, 500)
 		if err != nil {
 			return err
 		}
-		versions, err := tx.ListTerms(ctx, programme)
-		if err != nil {
-			return err
-		}
-		t = &Terms{Programme: programme, Version: len(versions) + 1, Text: in.Text, Changes: in.Changes, Mediator: in.Mediator,
-			ExpiryMonths: in.ExpiryMonths, PublishedAt: now, EffectiveAt: fidelis.UTC(in.EffectiveAt)}
-		earliest := now
-		if t.Version > 1 {
-			// L-2: a change takes effect only after the notice period.
-			earliest = now.AddDate(0, 0, p.NoticeDays)
-			if strings.TrimSpace(in.Changes.FR) == "" || strings.TrimSpace(in.Changes.EN) == "" {
-				return invalid("changes", "required", "a new version needs a summary of the changes in French and English (L-2)")
+		for _, m := range ms {
+			if !m.Active() {
+				continue
 			}
-			if last := versions[len(versions)-1]; earliest.Before(last.EffectiveAt) {
-				earliest = last.EffectiveAt
-			}
-		}
-		if in.EffectiveAt.IsZero() {
-			t.EffectiveAt = earliest
-		} else if t.EffectiveAt.Before(earliest) {
-			return &fidelis.Error{Code: fidelis.EINVALID, Reason: "notice_period", Message: fmt.Sprintf("new terms may take effect no earlier than %s (notice period of %d days, L-2)", earliest.Format(time.DateOnly), p.NoticeDays),
-				Fields: []fidelis.FieldError{{Field: "effective_at", Rule: "notice_period", Message: fmt.Sprintf("must be on or after %s", earliest.Format(time.RFC3339))}}}
-		}
-		t.Hash = hashTerms(t)
-		if err := tx.InsertTerms(ctx, t); err != nil {
-			return err
-		}
-		if err := tx.AppendLoyaltyEvent(ctx, s.event("loyalty.terms_published", programme, map[string]any{"programme_id": programme, "version": t.Version, "effective_at": t.EffectiveAt})); err != nil {
-			return err
-		}
-		// One event per member, IDs only: the mailer renders the notice in the member's
-		// language, with the link to accept or to leave (L-2).
-		var after fidelis.CustomerID
-		for {
-			ms, err := tx.ListMembers(ctx, programme, after, 500)
-			if err != nil {
+			if err := fn(m); err != nil {
 				return err
 			}
-			for _, m := range ms {
-				if !m.Active() {
-					continue
-				}
-				if err := tx.AppendLoyaltyEvent(ctx, s.event("loyalty.terms_change_notice", string(m.Customer),
-					map[string]any{"programme_id": programme, "customer_id": m.Customer, "version": t.Version, "effective_at": t.EffectiveAt})); err != nil {
-					return err
-				}
-			}
-			if len(ms) < 500 {
-				return nil
-			}
-			after = ms[len(ms)-1].Customer
 		}
-	})
-	if err != nil {
-		if e := fidelis.AsError(err); e != nil && e.Code == fidelis.ENOTFOUND {
-			return nil, programmeNotFound()
+		if len(ms) < 500 {
+			return nil
 		}
-		return nil, fmt.Errorf("loyalty.PublishTerms: %w", err)
+		after = ms[len(ms)-1].Customer
 	}
-	return t, nil
 }
 
 // Channels through which a member accepts terms or joins.

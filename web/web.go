@@ -107,6 +107,7 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	s.mountRecipients(mux)
 	s.rightsRoutes(mux)
 	s.retentionRoutes(mux)
+	s.loyaltyRoutes(mux)
 	mux.HandleFunc("/app/", s.private(func(http.ResponseWriter, *http.Request, *visit) error {
 		return &fidelis.Error{Code: fidelis.ENOTFOUND, Reason: "no_route", Message: "there is no page at this address"}
 	}))
@@ -244,6 +245,8 @@ type page struct {
 
 	// Recipients is true when the user may manage the recipients registry (navigation).
 	Recipients bool
+	// Loyalty is true when the user may manage loyalty programmes (navigation).
+	Loyalty bool
 }
 
 // newPage builds the layout data for v.
@@ -259,6 +262,7 @@ func (s *server) newPage(r *http.Request, v *visit, name, title string, data any
 	p.User, p.CSRF, p.Role = u, v.sess.CSRFToken, s.cat.role(u.Role, v.lang)
 	p.Register = s.app.Registry.Can(u.Role, fidelis.ActionReadRegister)
 	p.Recipients = s.app.Registry.Can(u.Role, fidelis.ActionManageRecipients)
+	p.Loyalty = s.app.Registry.Can(u.Role, fidelis.ActionManageLoyalty)
 	for _, d := range s.app.Registry.PurposesOf(u.Role) {
 		pv := s.purposeView(d, v.lang)
 		pv.Selected = d.Name == v.sess.Purpose
