@@ -45,6 +45,13 @@ const stepTimeout = 30 * time.Second
 // browser asking for English, and a window of width × height. It stops with the test.
 func newBrowser(t *testing.T, width, height int) *browser {
 	t.Helper()
+	return newBrowserIn(t, width, height, "en-US")
+}
+
+// newBrowserIn is newBrowser with the browser asking for language tag (e.g. "fr-FR").
+func newBrowserIn(t *testing.T, width, height int, tag string) *browser {
+	t.Helper()
+	primary, _, _ := strings.Cut(tag, "-")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.Headless,
@@ -55,8 +62,8 @@ func newBrowser(t *testing.T, width, height int) *browser {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.Flag("accept-lang", "en-US,en"),
+		chromedp.Flag("lang", tag),
+		chromedp.Flag("accept-lang", tag+","+primary),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	)

@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,100 +15,13 @@ import (
 	"github.com/fidelis/fidelis/fidelistest"
 )
 
-// chrome is one headless Chromium tab with bounded steps that fail the test.
-type chrome struct {
-	t   *testing.T
-	ctx context.Context
-}
-
-func newChrome(t *testing.T) *chrome {
-	t.Helper()
-	path := chromiumPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "fr-FR"), chromedp.Flag("accept-lang", "fr-FR,fr"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000),
-	)
-	overall, cancel := context.WithTimeout(context.Background(), 180*time.Second)
-	t.Cleanup(cancel)
-	actx, cancelAlloc := chromedp.NewExecAllocator(overall, opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelTab := chromedp.NewContext(actx)
-	t.Cleanup(cancelTab)
-	// The first action starts the browser, outside any step's deadline.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return &chrome{t: t, ctx: ctx}
-}
-
-func (c *chrome) do(name string, actions ...chromedp.Action[chromedp.Void]) {
-	c.t.Helper()
-	sctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(sctx, actions...); err != nil {
-		c.t.Fatalf("%s: %v", name, err)
-	}
-}
-
-func (c *chrome) text(name, sel string) string {
-	c.t.Helper()
-	sctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		c.t.Fatalf("%s: %v", name, err)
-	}
-	return strings.TrimSpace(v)
-}
-
-func (c *chrome) attr(name, sel, attr string) string {
-	c.t.Helper()
-	sctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(sctx, chromedp.AttributeValue(chromedp.CSS(sel), attr))
-	if err != nil {
-		c.t.Fatalf("%s: %v", name, err)
-	}
-	return v.Value
-}
-
-func (c *chrome) expect(what, got string, want ...string) {
-	c.t.Helper()
-	for _, w := range want {
-		if !strings.Contains(got, w) {
-			c.t.Fatalf("%s = %q; want it to contain %q", what, got, w)
-		}
-	}
-}
-
-// shot saves a screenshot when FIDELIS_SCREENSHOTS names a directory.
-func (c *chrome) shot(name string) {
-	c.t.Helper()
-	dir := os.Getenv("FIDELIS_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	sctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		c.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
 // TestBrowser_LoyaltyFromTermsToLiability_L1_L2_L3_L6 runs a programme in headless
 // Chromium as a loyalty manager: create the programme with its terms naming the mediator,
 // publish a new version after previewing it, create a rule after previewing a sample
 // basket, join a customer from their page, see the points of an order placed through the
 // API on the member page with their reason, and read the liability report and verify.
 func TestBrowser_LoyaltyFromTermsToLiability_L1_L2_L3_L6(t *testing.T) {
-	c := newChrome(t)
+	c := newBrowserIn(t, 1280, 1000, "fr-FR")
 	a, base := mustBackOffice(t, fidelistest.Backends(t)[0])
 	admin := app.SystemContext(context.Background(), "test", fidelis.RoleAdmin)
 	if _, err := a.Auth.CreateUser(admin, "lou", browserPassword, fidelis.RoleLoyaltyManager, "fr"); err != nil {
@@ -121,7 +32,6 @@ func TestBrowser_LoyaltyFromTermsToLiability_L1_L2_L3_L6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 	c.do("sign in as the loyalty manager",
 		chromedp.Navigate(base+"/login"), chromedp.WaitVisible(css(`#login-form`)),
