@@ -19,11 +19,12 @@ import (
 // (L-7): a replay with the same key and body returns the first result.
 const IdempotencyKeyHeader = "Idempotency-Key"
 
-// loyaltyRoutes mounts the loyalty API. Member operations run under a purpose checked
-// before the request is parsed (P-1); programme administration needs the manage_loyalty
-// action.
-func (s *Server) loyaltyRoutes(api func(pattern string, h handler)) {
-	lp := func(pattern string, a fidelis.Action, h handler) {
+// loyaltyGuards returns the two ways loyalty routes are registered: lp checks, before the
+// handler, that the caller's role holds the request's purpose for action a on the member
+// named by {id}, if any (P-1; the service decides again, with the lawfulness check);
+// admin requires the manage_loyalty action.
+func (s *Server) loyaltyGuards(api func(pattern string, h handler)) (lp func(pattern string, a fidelis.Action, h handler), admin func(pattern string, h handler)) {
+	lp = func(pattern string, a fidelis.Action, h handler) {
 		api(pattern, func(w http.ResponseWriter, r *http.Request) error {
 			id, _ := fidelis.ParseCustomerID(r.PathValue("id"))
 			if err := s.Loyalty.Check(r.Context(), purposeOf(r), a, id); err != nil {
@@ -32,7 +33,7 @@ func (s *Server) loyaltyRoutes(api func(pattern string, h handler)) {
 			return h(w, r)
 		})
 	}
-	admin := func(pattern string, h handler) {
+	admin = func(pattern string, h handler) {
 		api(pattern, func(w http.ResponseWriter, r *http.Request) error {
 			if err := s.Loyalty.CheckManage(r.Context()); err != nil {
 				return err
@@ -40,6 +41,14 @@ func (s *Server) loyaltyRoutes(api func(pattern string, h handler)) {
 			return h(w, r)
 		})
 	}
+	return lp, admin
+}
+
+// loyaltyRoutes mounts the loyalty API. Member operations run under a purpose checked
+// before the request is parsed (P-1); programme administration needs the manage_loyalty
+// action.
+func (s *Server) loyaltyRoutes(api func(pattern string, h handler)) {
+	lp, admin := s.loyaltyGuards(api)
 	admin("GET /api/v1/loyalty/programmes", s.handleProgrammeList)
 	admin("POST /api/v1/loyalty/programmes", s.handleProgrammeCreate)
 	api("GET /api/v1/loyalty/programmes/{pid}", s.handleProgrammeGet)

@@ -22,23 +22,7 @@ const MaxBatchBodyBytes = 8 << 20
 // the till batch. Member operations run under a purpose checked before parsing (P-1);
 // catalogue and policy changes need manage_loyalty.
 func (s *Server) rewardsRoutes(api func(pattern string, h handler)) {
-	lp := func(pattern string, a fidelis.Action, h handler) {
-		api(pattern, func(w http.ResponseWriter, r *http.Request) error {
-			id, _ := fidelis.ParseCustomerID(r.PathValue("id"))
-			if err := s.Loyalty.Check(r.Context(), purposeOf(r), a, id); err != nil {
-				return err
-			}
-			return h(w, r)
-		})
-	}
-	admin := func(pattern string, h handler) {
-		api(pattern, func(w http.ResponseWriter, r *http.Request) error {
-			if err := s.Loyalty.CheckManage(r.Context()); err != nil {
-				return err
-			}
-			return h(w, r)
-		})
-	}
+	lp, admin := s.loyaltyGuards(api)
 	const prog = "/api/v1/loyalty/programmes/{pid}"
 	admin("POST "+prog+"/tiers", s.handleTiersPublish)
 	api("GET "+prog+"/tiers", s.handleTiersList)

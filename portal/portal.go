@@ -11,7 +11,6 @@ package portal
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"embed"
 	"errors"
 	"html/template"
@@ -27,6 +26,7 @@ import (
 	"github.com/fidelis/fidelis/app"
 	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/selfservice"
+	"github.com/fidelis/fidelis/web/webform"
 )
 
 //go:embed templates/*.html
@@ -83,7 +83,7 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/portal/static/", http.FileServerFS(static))
 	mux.Handle("GET /portal/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secureHeaders(w)
+		webform.SecureHeaders(w)
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	}))
@@ -110,26 +110,16 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	}))
 }
 
-// secureHeaders are the back-office's: only this origin, no framing, no form posts
-// elsewhere, no Referer (sign-in links carry a token in their query).
-func secureHeaders(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-}
-
 // public wraps a page open to anyone; a signed-in customer is recognised (for the layout)
 // but not required.
 func (s *server) public(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		secureHeaders(w)
+		webform.SecureHeaders(w)
 		v, err := s.session(r)
 		if err != nil {
 			v = &visit{lang: s.language(r)}
 		}
-		if err := s.parsePost(w, r); err != nil {
+		if err := webform.ParsePost(w, r, maxFormBytes); err != nil {
 			s.renderError(w, r, v, err)
 			return
 		}
@@ -144,7 +134,7 @@ func (s *server) public(h handler) http.HandlerFunc {
 // the CSRF token of every POST.
 func (s *server) private(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		secureHeaders(w)
+		webform.SecureHeaders(w)
 		v, err := s.session(r)
 		if fidelis.ErrorCode(err) == fidelis.EUNAUTHORIZED {
 			http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
@@ -155,8 +145,8 @@ func (s *server) private(h handler) http.HandlerFunc {
 			return
 		}
 		r = r.WithContext(fidelis.WithActor(r.Context(), v.sess.Actor()))
-		if err = s.parsePost(w, r); err == nil && r.Method == http.MethodPost {
-			err = checkCSRF(r.PostForm.Get("csrf"), v.sess.CSRFToken)
+		if err = webform.ParsePost(w, r, maxFormBytes); err == nil && r.Method == http.MethodPost {
+			err = webform.CheckCSRF(r.PostForm.Get("csrf"), v.sess.CSRFToken)
 		}
 		if err == nil {
 			err = h(w, r, v)
@@ -187,34 +177,6 @@ func (s *server) language(r *http.Request) string {
 		return c.Value
 	}
 	return httpapi.PreferredLanguage(r.Header.Get("Accept-Language"))
-}
-
-func (s *server) parsePost(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodPost {
-		return nil
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return &fidelis.Error{Code: fidelis.ETOOLARGE, Reason: "form_too_large", Message: "the form is too large", Err: err}
-		}
-		return &fidelis.Error{Code: fidelis.EINVALID, Reason: "malformed_form", Message: "the form could not be read", Err: err}
-	}
-	return nil
-}
-
-// checkCSRF compares a submitted token with the expected one in constant time.
-func checkCSRF(got, want string) error {
-	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return &fidelis.Error{Code: fidelis.EFORBIDDEN, Reason: "csrf",
-			Message: "the form is missing its security token or the token has expired; reload the page and try again"}
-	}
-	return nil
-}
-
-// localPortalPath reports whether p is a portal path on this site (open-redirect guard).
-func localPortalPath(p string) bool {
-	return strings.HasPrefix(p, "/portal/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n")
 }
 
 // client names the requester for the sign-in rate limit: the peer's IP address. A proxy in
@@ -248,7 +210,7 @@ type page struct {
 
 func (s *server) newPage(r *http.Request, v *visit, name, titleKey string, data any) *page {
 	p := &page{Lang: v.lang, Name: name, Title: s.cat.t(v.lang, titleKey), Data: data, cat: s.cat, Path: "/portal/data"}
-	if r.Method == http.MethodGet && localPortalPath(r.URL.Path) && r.URL.Path != "/portal/signin" {
+	if r.Method == http.MethodGet && webform.LocalPath(r.URL.Path, "/portal/") && r.URL.Path != "/portal/signin" {
 		// The sign-in link's token never goes into another URL.
 		p.Path = r.URL.Path
 	}

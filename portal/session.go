@@ -7,6 +7,7 @@ import (
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/auth"
+	"github.com/fidelis/fidelis/web/webform"
 )
 
 // loginView is the data of the sign-in page.
@@ -52,9 +53,9 @@ func (s *server) formToken(w http.ResponseWriter, r *http.Request) string {
 func checkFormToken(r *http.Request) error {
 	c, err := r.Cookie(formCookie)
 	if err != nil {
-		return checkCSRF(r.PostForm.Get("csrf"), "")
+		return webform.CheckCSRF(r.PostForm.Get("csrf"), "")
 	}
-	return checkCSRF(r.PostForm.Get("csrf"), c.Value)
+	return webform.CheckCSRF(r.PostForm.Get("csrf"), c.Value)
 }
 
 func (s *server) renderLogin(w http.ResponseWriter, r *http.Request, v *visit, status int, lv *loginView) error {
@@ -150,7 +151,7 @@ func (s *server) handleLang(w http.ResponseWriter, r *http.Request, v *visit) er
 	}
 	s.setCookie(w, r, langCookie, lang, 365*24*3600)
 	next := r.URL.Query().Get("next")
-	if !localPortalPath(next) {
+	if !webform.LocalPath(next, "/portal/") {
 		next = "/portal/"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/auth"
+	"github.com/fidelis/fidelis/web/webform"
 )
 
 // loginView is the data of the sign-in page.
@@ -34,7 +35,7 @@ func (s *server) handleHome(w http.ResponseWriter, r *http.Request, v *visit) er
 // afterLogin returns where to go after signing in: the page asked for, if it is one of
 // the back-office's, else the customer list.
 func afterLogin(next string) string {
-	if localPath(next) && strings.HasPrefix(next, "/app/") {
+	if webform.LocalPath(next, "/") && strings.HasPrefix(next, "/app/") {
 		return next
 	}
 	return "/app/customers"
@@ -64,7 +65,7 @@ func (s *server) renderLogin(w http.ResponseWriter, r *http.Request, v *visit, s
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	p := s.newPage(r, v, "login", s.cat.t(v.lang, "login.title"), lv)
 	p.Path = "/login"
-	if localPath(lv.Next) {
+	if webform.LocalPath(lv.Next, "/") {
 		p.Path += "?next=" + url.QueryEscape(lv.Next)
 	}
 	return s.render(w, status, p)
@@ -73,7 +74,7 @@ func (s *server) renderLogin(w http.ResponseWriter, r *http.Request, v *visit, s
 func (s *server) handleLogin(w http.ResponseWriter, r *http.Request, v *visit) error {
 	lv := &loginView{Username: strings.TrimSpace(r.PostForm.Get("username")), Next: r.PostForm.Get("next")}
 	c, err := r.Cookie(loginCookie)
-	if err != nil || checkCSRF(r.PostForm.Get("csrf"), c.Value) != nil {
+	if err != nil || webform.CheckCSRF(r.PostForm.Get("csrf"), c.Value) != nil {
 		lv.Error = s.cat.t(v.lang, "login.expired")
 		return s.renderLogin(w, r, v, http.StatusForbidden, lv)
 	}
@@ -113,7 +114,7 @@ func (s *server) handleLang(w http.ResponseWriter, r *http.Request, v *visit) er
 	}
 	setCookie(w, r, langCookie, lang, 365*24*3600)
 	next := r.URL.Query().Get("next")
-	if !localPath(next) {
+	if !webform.LocalPath(next, "/") {
 		next = "/"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -128,7 +129,7 @@ func (s *server) handlePurpose(w http.ResponseWriter, r *http.Request, v *visit)
 		return err
 	}
 	next := r.PostForm.Get("next")
-	if !localPath(next) || !strings.HasPrefix(next, "/app/") {
+	if !webform.LocalPath(next, "/") || !strings.HasPrefix(next, "/app/") {
 		next = "/app/customers"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

@@ -10,7 +10,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"embed"
 	"errors"
 	"html/template"
@@ -19,7 +18,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/fidelis/fidelis"
@@ -27,6 +25,7 @@ import (
 	"github.com/fidelis/fidelis/auth"
 	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/web/webform"
 )
 
 //go:embed templates/*.html
@@ -82,7 +81,7 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secureHeaders(w)
+		webform.SecureHeaders(w)
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	}))
@@ -113,23 +112,12 @@ func Mount(a *app.App, mux *http.ServeMux) {
 	}))
 }
 
-// secureHeaders are sent with every back-office response. The CSP allows only this origin
-// (no inline script or style, no CDN), forbids framing (clickjacking) and form posts
-// elsewhere; no Referer leaks a customer ID to another site.
-func secureHeaders(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-}
-
 // public wraps a handler for pages open to anyone (sign-in, language switch).
 func (s *server) public(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		secureHeaders(w)
+		webform.SecureHeaders(w)
 		v := &visit{lang: s.language(r, nil)}
-		if err := s.parsePost(w, r); err != nil {
+		if err := webform.ParsePost(w, r, maxFormBytes); err != nil {
 			s.renderError(w, r, v, err)
 			return
 		}
@@ -144,7 +132,7 @@ func (s *server) public(h handler) http.HandlerFunc {
 // CSRF token of every POST.
 func (s *server) private(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		secureHeaders(w)
+		webform.SecureHeaders(w)
 		v, err := s.session(r)
 		if fidelis.ErrorCode(err) == fidelis.EUNAUTHORIZED {
 			s.toLogin(w, r)
@@ -155,8 +143,8 @@ func (s *server) private(h handler) http.HandlerFunc {
 			return
 		}
 		r = r.WithContext(fidelis.WithActor(r.Context(), v.sess.User.Actor()))
-		if err = s.parsePost(w, r); err == nil && r.Method == http.MethodPost {
-			err = checkCSRF(r.PostForm.Get("csrf"), v.sess.CSRFToken)
+		if err = webform.ParsePost(w, r, maxFormBytes); err == nil && r.Method == http.MethodPost {
+			err = webform.CheckCSRF(r.PostForm.Get("csrf"), v.sess.CSRFToken)
 		}
 		if err == nil {
 			err = h(w, r, v)
@@ -184,39 +172,10 @@ func (s *server) session(r *http.Request) (*visit, error) {
 // when it was a page (not a form post, whose body is lost anyway).
 func (s *server) toLogin(w http.ResponseWriter, r *http.Request) {
 	target := "/login"
-	if r.Method == http.MethodGet && localPath(r.URL.RequestURI()) {
+	if r.Method == http.MethodGet && webform.LocalPath(r.URL.RequestURI(), "/") {
 		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
-}
-
-// parsePost bounds and parses the body of a POST form.
-func (s *server) parsePost(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodPost {
-		return nil
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return &fidelis.Error{Code: fidelis.ETOOLARGE, Reason: "form_too_large", Message: "the form is too large", Err: err}
-		}
-		return &fidelis.Error{Code: fidelis.EINVALID, Reason: "malformed_form", Message: "the form could not be read", Err: err}
-	}
-	return nil
-}
-
-// checkCSRF compares a submitted token with the expected one in constant time.
-func checkCSRF(got, want string) error {
-	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return &fidelis.Error{Code: fidelis.EFORBIDDEN, Reason: "csrf",
-			Message: "the form is missing its security token or the token has expired; reload the page and try again"}
-	}
-	return nil
-}
-
-// localPath reports whether p is a path on this site (an open-redirect guard for "next").
-func localPath(p string) bool {
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n")
 }
 
 // purposeView is a purpose as the header and pages show it.
@@ -252,7 +211,7 @@ type page struct {
 // newPage builds the layout data for v.
 func (s *server) newPage(r *http.Request, v *visit, name, title string, data any) *page {
 	p := &page{Lang: v.lang, Name: name, Title: title, Data: data, cat: s.cat, Path: "/app/customers"}
-	if r.Method == http.MethodGet && localPath(r.URL.RequestURI()) {
+	if r.Method == http.MethodGet && webform.LocalPath(r.URL.RequestURI(), "/") {
 		p.Path = r.URL.RequestURI()
 	}
 	if v.sess == nil {
