@@ -44,6 +44,9 @@ func proofCmd(o *options) *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			if !a.Registry.ValidRole(fidelis.Role(role)) {
+				return fidelis.Invalid(fidelis.FieldError{Field: "role", Rule: "unknown_role", Message: "is not a known role"})
+			}
 			ctx := app.SystemContext(cmd.Context(), "proof-export", fidelis.Role(role))
 			if _, err := a.Proof.Check(ctx); err != nil {
 				return err
