@@ -27,6 +27,7 @@ import (
 	"github.com/fidelis/fidelis/loyalty"
 	"github.com/fidelis/fidelis/mailer"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/proof"
 	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/retention"
@@ -117,6 +118,8 @@ type App struct {
 	Portal *selfservice.Service
 	// Retention applies the retention rules, notices and legal holds (T-1..T-8).
 	Retention *retention.Service
+	// Proof exports the accountability proof: audit log, consent proofs, register (P-4).
+	Proof *proof.Service
 }
 
 // KeyFilePath returns the configured key file path.
@@ -197,6 +200,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Portal.Activity = portalActivity{a.Retention}
 	a.Register.Retention = a.registerRetention
 	a.Rights.Retention = a.accessRetention
+	a.Proof = a.newProof()
 	return a, nil
 }
 
@@ -221,6 +225,7 @@ func (a *App) Handler() http.Handler {
 	s.Rights = a.Rights
 	s.Loyalty = a.Loyalty
 	s.Retention = a.Retention
+	s.Proof = a.Proof
 	if a.Config.WebHandler != nil || a.Config.PortalHandler != nil {
 		s.Extra = func(mux *http.ServeMux) {
 			for _, h := range []func(*App, *http.ServeMux){a.Config.WebHandler, a.Config.PortalHandler} {

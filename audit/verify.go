@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 
 	"github.com/fidelis/fidelis/audit/merkle"
 )
@@ -16,6 +17,17 @@ type VerifyStore interface {
 	ScanEntries(ctx context.Context, fn func(*Entry) error) error
 	// Checkpoints returns every checkpoint by ascending size.
 	Checkpoints(ctx context.Context) ([]Checkpoint, error)
+}
+
+// PartialStore is a VerifyStore that holds the log from a signed checkpoint on rather than
+// from its first leaf: a proof export made with a start date (P-4). Start returns that
+// checkpoint with its Frontier (the compact range of the tree at its size), or nil when the
+// store holds the whole log. Verify checks that the frontier's root is the signed root at
+// that size, then recomputes every later checkpoint from it; earlier checkpoints are
+// checked for their signature only.
+type PartialStore interface {
+	VerifyStore
+	Start(ctx context.Context) (*Checkpoint, error)
 }
 
 // Problem is one finding of Verify. EntryID is 0 when the problem is not one stored row
@@ -57,6 +69,10 @@ const maxProblems = 100
 // listed in log order, so the first one names the first bad entry. Each archived checkpoint
 // in archived (already signature-checked, see ParseSignedCheckpoint) must be a prefix of
 // the log: that catches a truncated end, which the stored checkpoints alone cannot.
+//
+// With l nil (an auditor verifying an export offline, without the installation's MAC key)
+// the authentication codes are not checked: each entry is then vouched for by its leaf
+// alone, so an entry that is not sealed yet cannot be checked and is reported.
 func Verify(ctx context.Context, st VerifyStore, l *Log, pub ed25519.PublicKey, archived ...merkle.Checkpoint) (*Report, error) {
 	cps, err := st.Checkpoints(ctx)
 	if err != nil {
@@ -84,6 +100,21 @@ func Verify(ctx context.Context, st VerifyStore, l *Log, pub ed25519.PublicKey, 
 
 	cr := merkle.NewCompactRange()
 	next := 0 // index into cps of the next checkpoint to reach
+	if ps, ok := st.(PartialStore); ok {
+		start, err := ps.Start(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if start != nil {
+			if detail := startFrom(cr, start, cps); detail != "" {
+				add(Problem{LeafIndex: start.Size, Kind: "checkpoint", Detail: detail})
+				return r, nil // nothing after it can be recomputed
+			}
+			for next < len(cps) && cps[next].Size <= start.Size {
+				next++
+			}
+		}
+	}
 	uids := make(map[string]int64)
 	var prevID int64
 	err = st.ScanEntries(ctx, func(e *Entry) error {
@@ -92,7 +123,10 @@ func Verify(ctx context.Context, st VerifyStore, l *Log, pub ed25519.PublicKey, 
 			add(Problem{EntryID: e.ID, LeafIndex: leafOf(e), Kind: "inserted", Detail: fmt.Sprintf("duplicate of entry %d", other)})
 		}
 		uids[e.UID] = e.ID
-		if !l.Authentic(e) {
+		if l == nil && e.LeafIndex == nil {
+			add(Problem{EntryID: e.ID, LeafIndex: -1, Kind: "changed", Detail: "entry is not sealed: without the installation's key it cannot be checked"})
+		}
+		if l != nil && !l.Authentic(e) {
 			add(Problem{EntryID: e.ID, LeafIndex: leafOf(e), Kind: "changed", Detail: "content does not match its authentication code (changed or forged)"})
 		}
 		if e.LeafIndex == nil {
@@ -151,6 +185,19 @@ func Verify(ctx context.Context, st VerifyStore, l *Log, pub ed25519.PublicKey, 
 		}
 	}
 	return r, nil
+}
+
+// startFrom loads start's frontier into cr and checks it against the signed checkpoint of
+// the same size in cps; it returns what is wrong, or "".
+func startFrom(cr *merkle.CompactRange, start *Checkpoint, cps []Checkpoint) string {
+	i := slices.IndexFunc(cps, func(cp Checkpoint) bool { return cp.Size == start.Size })
+	if i < 0 {
+		return fmt.Sprintf("the log starts at size %d, where there is no signed checkpoint", start.Size)
+	}
+	if err := cr.UnmarshalBinary(start.Frontier); err != nil || int64(cr.Size()) != start.Size || cr.Root() != cps[i].Root {
+		return fmt.Sprintf("the starting frontier at size %d does not hash to the signed root at that size", start.Size)
+	}
+	return ""
 }
 
 type stopError struct{}

@@ -1112,6 +1112,7 @@ func TestOpenAPI_Conformance(t *testing.T) {
 
 		exerciseRecipients(t, cf, b)
 		exerciseRetention(t, cf, b)
+		exerciseProof(t, cf, b)
 
 		// Every documented operation, and every status it documents (but "default"), was
 		// observed.

@@ -22,6 +22,7 @@ import (
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/loyalty"
 	"github.com/fidelis/fidelis/privacy"
+	"github.com/fidelis/fidelis/proof"
 	"github.com/fidelis/fidelis/recipient"
 	"github.com/fidelis/fidelis/register"
 	"github.com/fidelis/fidelis/retention"
@@ -61,6 +62,8 @@ type Server struct {
 	Recipients *recipient.Service
 	// Retention is the retention engine (T-1..T-8).
 	Retention *retention.Service
+	// Proof exports the accountability proof (P-4).
+	Proof *proof.Service
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -133,6 +136,7 @@ func (s *Server) Handler() http.Handler {
 	s.loyaltyRoutes(api)
 	s.retentionRoutes(api)
 	s.rewardsRoutes(api)
+	s.proofRoutes(api)
 	mux.HandleFunc("/api/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		// The path may exist with other methods: then it is 405 with Allow, as HTTP says.
 		var allow []string

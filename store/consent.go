@@ -122,6 +122,11 @@ func (t *Tx) Consents(ctx context.Context, id fidelis.CustomerID, before string,
 		return nil, err
 	}
 	defer rows.Close()
+	return scanConsents(rows)
+}
+
+// scanConsents reads rows of consentColumns.
+func scanConsents(rows *sql.Rows) ([]*consent.Record, error) {
 	out := []*consent.Record{}
 	for rows.Next() {
 		r := &consent.Record{}

@@ -52,6 +52,10 @@ func exitCode(err error) int {
 	if errors.As(err, &ve) {
 		return 3
 	}
+	var pe *proofError
+	if errors.As(err, &pe) {
+		return 3
+	}
 	switch fidelis.ErrorCode(err) {
 	case fidelis.EINVALID:
 		return 2
@@ -143,6 +147,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	portalFlags(root, &o.publicURL)
 	root.AddCommand(serveCmd(o), demoCmd(o), migrateCmd(o), tokenCmd(o), userCmd(o), keysCmd(o), auditCmd(o), registerCmd(o), mailCmd(o), webhooksCmd(o), rightsCmd(o), suppressionCmd(o), loyaltyCmd(o))
 	root.AddCommand(retentionCmd(o))
+	root.AddCommand(proofCmd(o))
 	return root
 }
 

@@ -89,6 +89,8 @@ func Run(t *testing.T, open Opener) {
 		{"Rewards/RoundTrip", testRewardRoundTrip},
 		{"Rewards/TakeStockNeverOversells_L7", testTakeStockNeverOversells},
 		{"Rewards/NestedRollsBackAlone_L7", testNestedRollsBackAlone},
+		{"Proof/ConsentLedgerPagesAcrossCustomers_C1", testProofConsentLedgerPages_C1},
+		{"Proof/AuditLeavesCheckpointsPages_P4", testProofAuditPages_P4},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
