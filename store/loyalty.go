@@ -325,7 +325,9 @@ func (t *Tx) MemberPoints(ctx context.Context, programme string, at time.Time) (
 }
 
 // InsertLot implements loyalty.Tx.
-func (t *Tx) InsertLot(ctx context.Context, l *loyalty.Lot) error { return t.InsertLots(ctx, []*loyalty.Lot{l}) }
+func (t *Tx) InsertLot(ctx context.Context, l *loyalty.Lot) error {
+	return t.InsertLots(ctx, []*loyalty.Lot{l})
+}
 
 // UpdateLot implements loyalty.Tx.
 func (t *Tx) UpdateLot(ctx context.Context, l *loyalty.Lot) error {
