@@ -17,8 +17,10 @@ import (
 const (
 	// MaxBatchOrders bounds the orders of one batch.
 	MaxBatchOrders = 500
-	// BatchChunk is how many orders one database transaction records.
-	BatchChunk = 100
+	// BatchChunk is how many orders one database transaction records: 250 orders take
+	// about as long to write now as 100 did one by one (the SQLite writer is held no
+	// longer), in fewer commits.
+	BatchChunk = 250
 )
 
 // BatchStatus is the outcome of one order of a batch.
