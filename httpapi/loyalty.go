@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/loyalty"
@@ -88,9 +89,7 @@ func decodeMembers(obj map[string]json.RawMessage, spec map[string]any, required
 		if string(bytes.TrimSpace(raw)) == "null" {
 			continue
 		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(target); err != nil {
+		if err := decodeMember(raw, target); err != nil {
 			errs = append(errs, fidelis.FieldError{Field: k, Rule: "invalid_type", Message: "has the wrong type or unknown members; see the API document"})
 		}
 	}
@@ -104,6 +103,43 @@ func decodeMembers(obj map[string]json.RawMessage, spec map[string]any, required
 		return fidelis.Invalid(errs...)
 	}
 	return nil
+}
+
+// decodeMember decodes one member's value (a single JSON value, not null) into target,
+// refusing unknown members of objects. Plain strings and times, most of what a till batch
+// sends, skip the reflective decoder: same result, a fraction of the cost.
+func decodeMember(raw json.RawMessage, target any) error {
+	raw = bytes.TrimSpace(raw) // JSON whitespace around a value means nothing
+	switch t := target.(type) {
+	case *string:
+		if s, ok := plainString(raw); ok {
+			*t = s
+			return nil
+		}
+	case *time.Time:
+		return t.UnmarshalJSON(raw)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(target)
+}
+
+// plainString returns the content of a JSON string without escapes, in valid UTF-8 (what
+// encoding/json would decode it to); ok is false for anything else.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, c := range body {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(body) {
+		return "", false
+	}
+	return string(body), true
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

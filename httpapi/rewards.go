@@ -466,25 +466,36 @@ func (s *Server) handleOrderBatch(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 	}
-	out := make([]map[string]any, len(items))
-	counts := map[loyalty.BatchStatus]int{}
+	out := make([]batchItemJSON, len(items))
+	var sum batchSummaryJSON
+	sum.Orders = len(items)
+	count := func(st loyalty.BatchStatus) {
+		switch st {
+		case loyalty.BatchCreated:
+			sum.Created++
+		case loyalty.BatchReplayed:
+			sum.Replayed++
+		default:
+			sum.Errors++
+		}
+	}
 	for i := range items {
 		if err := decodeErr[i]; err != nil {
 			p := ProblemFor(err, r)
-			out[i] = map[string]any{"index": i, "idempotency_key": nullable(keys[i]), "status": loyalty.BatchError, "order": nil, "problem": p}
-			counts[loyalty.BatchError]++
+			out[i] = batchItemJSON{Index: i, Key: nullable(keys[i]), Status: loyalty.BatchError, Problem: &p}
+			count(loyalty.BatchError)
 		}
 	}
 	for j, res := range results {
 		i := index[j]
-		item := map[string]any{"index": i, "idempotency_key": nullable(res.Key), "status": res.Status, "order": nil, "problem": nil}
-		counts[res.Status]++
+		item := batchItemJSON{Index: i, Key: nullable(res.Key), Status: res.Status}
+		count(res.Status)
 		if res.Err != nil {
 			p := ProblemFor(res.Err, r)
 			if p.Status >= 500 {
 				s.Logger.ErrorContext(r.Context(), "batch order failed", "index", i, "request_id", p.RequestID, "err", res.Err)
 			}
-			item["problem"] = p
+			item.Problem = &p
 		} else {
 			o := res.Order
 			ids := make([]string, len(o.Transactions))
@@ -493,12 +504,38 @@ func (s *Server) handleOrderBatch(w http.ResponseWriter, r *http.Request) error 
 				ids[k] = t.ID
 				points += t.MemberDelta()
 			}
-			item["order"] = map[string]any{"id": o.Order.ID, "customer_id": o.Order.Customer, "location": "/api/v1/orders/" + o.Order.ID, "points": points, "transaction_ids": ids}
+			item.Order = &batchOrderJSON{ID: o.Order.ID, Customer: o.Order.Customer, Location: "/api/v1/orders/" + o.Order.ID, Points: points, Transactions: ids}
 		}
 		out[i] = item
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{
-		"summary": map[string]any{"orders": len(items), "created": counts[loyalty.BatchCreated], "replayed": counts[loyalty.BatchReplayed], "errors": counts[loyalty.BatchError]},
-		"results": out,
-	})
+	return writeJSON(w, http.StatusOK, batchJSON{Results: out, Summary: sum})
 }
+
+// The batch response, encoded from structs (a batch answers up to 500 items; maps would
+// be sorted key by key). Members are declared in name order, as maps render them.
+type (
+	batchJSON struct {
+		Results []batchItemJSON  `json:"results"`
+		Summary batchSummaryJSON `json:"summary"`
+	}
+	batchSummaryJSON struct {
+		Created  int `json:"created"`
+		Errors   int `json:"errors"`
+		Orders   int `json:"orders"`
+		Replayed int `json:"replayed"`
+	}
+	batchItemJSON struct {
+		Key     any                 `json:"idempotency_key"`
+		Index   int                 `json:"index"`
+		Order   *batchOrderJSON     `json:"order"`
+		Problem *Problem            `json:"problem"`
+		Status  loyalty.BatchStatus `json:"status"`
+	}
+	batchOrderJSON struct {
+		Customer     fidelis.CustomerID `json:"customer_id"`
+		ID           string             `json:"id"`
+		Location     string             `json:"location"`
+		Points       int64              `json:"points"`
+		Transactions []string           `json:"transaction_ids"`
+	}
+)

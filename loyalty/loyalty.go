@@ -184,6 +184,7 @@ type Event struct {
 type Tx interface {
 	audit.Appender
 	RewardsTx // tiers, rewards, reservations, referral (rewards_tx.go)
+	BatchTx   // a till batch's chunk in few statements (batch_tx.go)
 
 	InsertProgramme(ctx context.Context, p *Programme) error
 	GetProgramme(ctx context.Context, id string) (*Programme, error)

@@ -245,9 +245,6 @@ func (s *Service) placeIn(ctx context.Context, tx Tx, env *orderEnv, p fidelis.P
 		}
 		return nil, "", err
 	}
-	if !m.Active() {
-		return nil, "", &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "member_left", Message: "the customer left the programme; purchases no longer earn points"}
-	}
 	// A version of the terms the member accepted since env was read is the only one it can
 	// lack (versions are numbered 1, 2, ... and never change).
 	if m.TermsVersion > len(env.terms) {
@@ -255,32 +252,15 @@ func (s *Service) placeIn(ctx context.Context, tx Tx, env *orderEnv, p fidelis.P
 			return nil, "", err
 		}
 	}
-	if env.prog.Currency != in.Currency {
-		return nil, "", invalid("currency", "mismatch", "must be the programme's currency, "+env.prog.Currency)
+	if err := env.mayEarn(m, in); err != nil {
+		return nil, "", err
 	}
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return nil, "", err
 	}
-	out := &OrderResult{Order: o}
-	terms := applicable(env.terms, m.TermsVersion, in.OrderedAt)
-	if terms != nil {
-		out.Mediator = &terms.Mediator
-	}
-	var base int64
-	// The one evaluation the back-office preview shows too (Evaluate): preview == reality.
-	for _, e := range Evaluate(env.rules, o.Lines, profile, in.OrderedAt, o.Currency) {
-		if e.Points <= 0 {
-			continue
-		}
-		r := e.Rule
-		t := &Transaction{ID: fidelis.NewID("ltx", now), Programme: in.Programme, Customer: in.Customer, Kind: KindEarn, At: now,
-			RuleID: r.ID, RuleVersion: r.Version, TermsVersion: termsVersion(terms), Reason: e.Reason, Reference: o.ID}
-		lot := earn(m, terms, t, e.Points, now)
-		if err := s.post(ctx, tx, m, t, lot, nil); err != nil {
-			return nil, "", err
-		}
-		base += e.Points
-		out.Transactions = append(out.Transactions, t)
+	out, terms, base, err := env.earnOrder(m, in, o, profile, now, func(t *Transaction, lot *Lot) error { return s.post(ctx, tx, m, t, lot, nil) })
+	if err != nil {
+		return nil, "", err
 	}
 	if len(env.schedules) > 0 {
 		nowTerms := applicable(env.terms, m.TermsVersion, now)
@@ -315,6 +295,50 @@ func (s *Service) placeIn(ctx context.Context, tx Tx, env *orderEnv, p fidelis.P
 		return nil, "", err
 	}
 	return out, "", tx.AppendLoyaltyEvent(ctx, ev)
+}
+
+// mayEarn checks that member m may earn on order in: still a member, and the order in the
+// programme's currency.
+func (env *orderEnv) mayEarn(m *Member, in OrderInput) error {
+	if !m.Active() {
+		return &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "member_left", Message: "the customer left the programme; purchases no longer earn points"}
+	}
+	if env.prog.Currency != in.Currency {
+		return invalid("currency", "mismatch", "must be the programme's currency, "+env.prog.Currency)
+	}
+	return nil
+}
+
+// earnOrder earns on order o (from in) for member m, whom the caller holds locked: one
+// transaction per rule in force at the order time whose window and eligibility conditions
+// cover the order and which gives points (L-3), citing the rule version and the terms
+// version that governs the member, with the reason in French and English. Each is handed
+// to post with the lot it creates; post checks it against m and records it (at once, or
+// with the rest of a batch chunk). It returns the order's result, the terms that govern
+// the order and the points the rules gave (what a tier multiplier applies to).
+func (env *orderEnv) earnOrder(m *Member, in OrderInput, o *Order, profile Profile, now time.Time, post func(*Transaction, *Lot) error) (*OrderResult, *Terms, int64, error) {
+	out := &OrderResult{Order: o}
+	terms := applicable(env.terms, m.TermsVersion, in.OrderedAt)
+	if terms != nil {
+		out.Mediator = &terms.Mediator
+	}
+	var base int64
+	// The one evaluation the back-office preview shows too (Evaluate): preview == reality.
+	for _, e := range Evaluate(env.rules, o.Lines, profile, in.OrderedAt, o.Currency) {
+		if e.Points <= 0 {
+			continue
+		}
+		r := e.Rule
+		t := &Transaction{ID: fidelis.NewID("ltx", now), Programme: in.Programme, Customer: in.Customer, Kind: KindEarn, At: now,
+			RuleID: r.ID, RuleVersion: r.Version, TermsVersion: termsVersion(terms), Reason: e.Reason, Reference: o.ID}
+		lot := earn(m, terms, t, e.Points, now)
+		if err := post(t, lot); err != nil {
+			return nil, nil, 0, err
+		}
+		base += e.Points
+		out.Transactions = append(out.Transactions, t)
+	}
+	return out, terms, base, nil
 }
 
 // tierRulePrefix prefixes the rule ID a tier bonus cites: "tier:gold", with the schedule

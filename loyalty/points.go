@@ -43,10 +43,10 @@ func (s *Service) lockMember(ctx context.Context, tx Tx, programme string, custo
 	return &memberCtx{p: p, m: m, terms: terms}, nil
 }
 
-// post appends transaction t for member mc.m: it checks the double entry, stores the lot
-// it creates and the lots it consumed, and moves the stored balance, which must never go
-// negative (L-7).
-func (s *Service) post(ctx context.Context, tx Tx, m *Member, t *Transaction, lot *Lot, touched []*Lot) error {
+// apply moves m's balance, debt and version by transaction t, once t is checked: balanced
+// double entry (L-6), and neither the balance nor the debt ever negative (L-7). m is left
+// unchanged when t is refused.
+func (m *Member) apply(t *Transaction) error {
 	if err := CheckBalanced(t.Postings); err != nil {
 		return fmt.Errorf("loyalty: refusing an unbalanced transaction: %w", err)
 	}
@@ -59,6 +59,17 @@ func (s *Service) post(ctx context.Context, tx Tx, m *Member, t *Transaction, lo
 	balance := m.Balance + t.MemberDelta()
 	if balance < 0 || m.Debt+debt < 0 {
 		return fmt.Errorf("loyalty: transaction %s would make balance %d, debt %d", t.ID, balance, m.Debt+debt)
+	}
+	m.Balance, m.Debt, m.Version = balance, m.Debt+debt, m.Version+1
+	return nil
+}
+
+// post appends transaction t for member m: it checks it (apply), stores it, the lot it
+// creates and the lots it consumed, and the member's new balance.
+func (s *Service) post(ctx context.Context, tx Tx, m *Member, t *Transaction, lot *Lot, touched []*Lot) error {
+	next := *m
+	if err := next.apply(t); err != nil {
+		return err
 	}
 	if err := tx.InsertLedgerTx(ctx, t); err != nil {
 		return err
@@ -73,8 +84,11 @@ func (s *Service) post(ctx context.Context, tx Tx, m *Member, t *Transaction, lo
 			return err
 		}
 	}
-	m.Balance, m.Debt, m.Version = balance, m.Debt+debt, m.Version+1
-	return tx.UpdateMember(ctx, m)
+	if err := tx.UpdateMember(ctx, &next); err != nil {
+		return err
+	}
+	*m = next
+	return nil
 }
 
 func insufficient(balance, want int64) error {

@@ -150,7 +150,13 @@ func (s *Service) claim(ctx context.Context, tx Tx, key, programme, op string, r
 	if prev == nil {
 		return "", nil
 	}
-	if prev.RequestHash != k.RequestHash {
+	return replayOf(prev, k.RequestHash)
+}
+
+// replayOf answers a request with fingerprint hash whose key was already used, for prev:
+// its first result if prev was the same request, ECONFLICT if it was another (L-7).
+func replayOf(prev *Idempotency, hash string) (string, error) {
+	if prev.RequestHash != hash {
 		return "", &fidelis.Error{Code: fidelis.ECONFLICT, Reason: "idempotency_key_reused",
 			Message: "this Idempotency-Key was already used for a different request; use a new key for a new operation"}
 	}

@@ -31,6 +31,9 @@ type StateTx interface {
 	PutSubjectState(ctx context.Context, id fidelis.CustomerID, st *SubjectState) error
 	// SubjectState returns the subject's state (empty if none).
 	SubjectState(ctx context.Context, id fidelis.CustomerID) (*SubjectState, error)
+	// SubjectStates returns the states of several subjects, by ID; subjects without a
+	// stored state are absent.
+	SubjectStates(ctx context.Context, ids []fidelis.CustomerID) (map[fidelis.CustomerID]*SubjectState, error)
 	// AppendEvent writes an event to the outbox.
 	AppendEvent(ctx context.Context, e *fidelis.Event) error
 }
@@ -330,7 +333,16 @@ type Lawfulness interface {
 	Lawful(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) error
 }
 
-var _ Lawfulness = (*StateService)(nil)
+// BatchLawfulness is Lawfulness for many customers at once (a till batch): the same
+// decision for each, from one read of their states.
+type BatchLawfulness interface {
+	Lawfulness
+	// LawfulEach returns, for each of ids, nil or the EFORBIDDEN refusal of Purpose.Lawful;
+	// an error when the decision could not be made for any (unknown purpose, storage).
+	LawfulEach(ctx context.Context, p fidelis.Purpose, ids []fidelis.CustomerID) (map[fidelis.CustomerID]error, error)
+}
+
+var _ BatchLawfulness = (*StateService)(nil)
 
 // Lawful implements Lawfulness from the subject's stored state.
 func (s *StateService) Lawful(ctx context.Context, p fidelis.Purpose, id fidelis.CustomerID) error {
@@ -343,4 +355,26 @@ func (s *StateService) Lawful(ctx context.Context, p fidelis.Purpose, id fidelis
 		return fmt.Errorf("privacy: subject state: %w", err)
 	}
 	return d.Lawful(st)
+}
+
+// LawfulEach implements BatchLawfulness: the subjects' states in one read, then, for each,
+// the decision Lawful makes (a subject without a stored state has the empty state).
+func (s *StateService) LawfulEach(ctx context.Context, p fidelis.Purpose, ids []fidelis.CustomerID) (map[fidelis.CustomerID]error, error) {
+	d, err := s.Registry.Purpose(p)
+	if err != nil {
+		return nil, err
+	}
+	var states map[fidelis.CustomerID]*SubjectState
+	if err := s.Store.Read(ctx, func(tx StateTx) (err error) { states, err = tx.SubjectStates(ctx, ids); return err }); err != nil {
+		return nil, fmt.Errorf("privacy: subject states: %w", err)
+	}
+	out := make(map[fidelis.CustomerID]error, len(ids))
+	for _, id := range ids {
+		st := states[id]
+		if st == nil {
+			st = &SubjectState{}
+		}
+		out[id] = d.Lawful(st)
+	}
+	return out, nil
 }

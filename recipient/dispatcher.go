@@ -242,6 +242,7 @@ func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 			return err
 		}
 		now := d.now()
+		ids := make([]string, 0, len(events))
 		for _, e := range events {
 			b, err := body(e)
 			if err != nil {
@@ -258,9 +259,11 @@ func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 					return err
 				}
 			}
-			if err := tx.MarkEventDispatched(ctx, e.ID, now); err != nil {
-				return err
-			}
+			ids = append(ids, e.ID)
+		}
+		// Marked together: a till batch fans out hundreds of events at a time.
+		if err := tx.MarkEventsDispatched(ctx, ids, now); err != nil {
+			return err
 		}
 		n = len(events)
 		return nil

@@ -97,8 +97,8 @@ type Tx interface {
 	// locked for this transaction: a concurrent transaction skips them (PostgreSQL
 	// FOR UPDATE SKIP LOCKED; SQLite has one writer).
 	PendingEvents(ctx context.Context, limit int) ([]Event, error)
-	// MarkEventDispatched records that an event was fanned out into deliveries.
-	MarkEventDispatched(ctx context.Context, id string, at time.Time) error
+	// MarkEventsDispatched records that events were fanned out into deliveries.
+	MarkEventsDispatched(ctx context.Context, ids []string, at time.Time) error
 	// InsertDelivery stores a delivery; a second delivery of the same event to the same
 	// recipient is ignored.
 	InsertDelivery(ctx context.Context, d *Delivery) error

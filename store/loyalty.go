@@ -232,36 +232,8 @@ func (t *Tx) Acceptances(ctx context.Context, programme string, customer fidelis
 
 // InsertLedgerTx implements loyalty.Tx.
 func (t *Tx) InsertLedgerTx(ctx context.Context, x *loyalty.Transaction) error {
-	if _, err := t.exec(ctx, `INSERT INTO loyalty_transactions (id, programme_id, customer_id, kind, at, rule_id, rule_version, terms_version, reason_fr, reason_en, reference)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, x.ID, x.Programme, x.Customer, string(x.Kind), micros(x.At), x.RuleID, x.RuleVersion, x.TermsVersion,
-		x.Reason.FR, x.Reason.EN, x.Reference); err != nil {
-		return fmt.Errorf("insert ledger transaction: %w", err)
-	}
-	// One multi-row INSERT for the postings (a transaction has few).
-	for ps, seq := x.Postings, 0; len(ps) > 0; {
-		n := min(len(ps), postingChunk)
-		args := make([]any, 0, 7*n)
-		for _, p := range ps[:n] {
-			args = append(args, x.ID, seq, x.Programme, string(p.Account), p.Customer, p.Amount, p.Lot)
-			seq++
-		}
-		if _, err := t.exec(ctx, postingInserts[n], args...); err != nil {
-			return fmt.Errorf("insert postings: %w", err)
-		}
-		ps = ps[n:]
-	}
-	return nil
+	return t.InsertLedgerTxs(ctx, []*loyalty.Transaction{x})
 }
-
-// postingChunk bounds the rows of one postings INSERT.
-const postingChunk = 16
-
-var postingInserts = func() (qs [postingChunk + 1]string) {
-	for n := 1; n <= postingChunk; n++ {
-		qs[n] = `INSERT INTO loyalty_postings (tx_id, seq, programme_id, account, customer_id, amount, lot_id) VALUES (?, ?, ?, ?, ?, ?, ?)` + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?)`, n-1)
-	}
-	return qs
-}()
 
 const ledgerColumns = `id, programme_id, customer_id, kind, at, rule_id, rule_version, terms_version, reason_fr, reason_en, reference`
 
@@ -354,9 +326,7 @@ func (t *Tx) MemberPoints(ctx context.Context, programme string, at time.Time) (
 
 // InsertLot implements loyalty.Tx.
 func (t *Tx) InsertLot(ctx context.Context, l *loyalty.Lot) error {
-	_, err := t.exec(ctx, `INSERT INTO loyalty_lots (id, programme_id, customer_id, tx_id, earned_at, expires_at, points, remaining, notified_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, l.ID, l.Programme, l.Customer, l.TxID, micros(l.EarnedAt), optMicros(l.ExpiresAt), l.Points, l.Remaining, optMicros(l.NotifiedAt))
-	return err
+	return t.InsertLots(ctx, []*loyalty.Lot{l})
 }
 
 // UpdateLot implements loyalty.Tx.
@@ -548,13 +518,7 @@ type orderDocument struct {
 
 // InsertOrder implements loyalty.Tx.
 func (t *Tx) InsertOrder(ctx context.Context, o *loyalty.Order) error {
-	b, err := json.Marshal(orderDocument{Currency: o.Currency, Lines: o.Lines})
-	if err != nil {
-		return err
-	}
-	_, err = t.exec(ctx, `INSERT INTO loyalty_orders (id, programme_id, customer_id, ordered_at, channel, store, document, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.Programme, o.Customer, micros(o.OrderedAt), o.Channel, o.Store, string(b), micros(o.CreatedAt))
-	return err
+	return t.InsertOrders(ctx, []*loyalty.Order{o})
 }
 
 // GetOrder implements loyalty.Tx.

@@ -182,10 +182,14 @@ func (t *Tx) PendingEvents(ctx context.Context, limit int) ([]recipient.Event, e
 	return out, rows.Err()
 }
 
-// MarkEventDispatched implements recipient.Tx.
-func (t *Tx) MarkEventDispatched(ctx context.Context, id string, at time.Time) error {
-	_, err := t.exec(ctx, `UPDATE outbox SET delivered_at = ? WHERE id = ?`, micros(at), id)
-	return err
+// MarkEventsDispatched implements recipient.Tx: one UPDATE per 64 events.
+func (t *Tx) MarkEventsDispatched(ctx context.Context, ids []string, at time.Time) error {
+	for _, list := range inLists(ids) {
+		if _, err := t.exec(ctx, `UPDATE outbox SET delivered_at = ? WHERE id IN (`+placeholders(len(list))+`)`, append([]any{micros(at)}, list...)...); err != nil {
+			return fmt.Errorf("mark events dispatched: %w", err)
+		}
+	}
+	return nil
 }
 
 func nullTime(p *time.Time) any {

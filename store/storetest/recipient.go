@@ -137,23 +137,23 @@ func testOutboxClaims(t *testing.T, open Opener) {
 			}
 			close(claimed)
 			time.Sleep(150 * time.Millisecond) // hold the claim while the other transaction runs
+			var ids []string
 			for _, e := range first {
-				if err := tx.MarkEventDispatched(context.Background(), e.ID, baseTime()); err != nil {
-					return err
-				}
+				ids = append(ids, e.ID)
 			}
-			return nil
+			return tx.MarkEventsDispatched(context.Background(), ids, baseTime())
 		})
 	})
 	<-claimed
 	err2 := recipients(db).Write(ctx, func(tx recipient.Tx) (err error) {
-		second, err = tx.PendingEvents(ctx, 3)
-		for _, e := range second {
-			if err == nil {
-				err = tx.MarkEventDispatched(ctx, e.ID, baseTime())
-			}
+		if second, err = tx.PendingEvents(ctx, 3); err != nil {
+			return err
 		}
-		return err
+		var ids []string
+		for _, e := range second {
+			ids = append(ids, e.ID)
+		}
+		return tx.MarkEventsDispatched(ctx, ids, baseTime())
 	})
 	wg.Wait()
 	if err1 != nil || err2 != nil {

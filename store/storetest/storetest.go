@@ -84,6 +84,8 @@ func Run(t *testing.T, open Opener) {
 		{"Loyalty/MemberLockSerialises_L7", testLoyaltyMemberLock},
 		{"Loyalty/LedgerLotsFIFOAndLiability_L6", testLoyaltyLedgerAndLots},
 		{"Loyalty/IdempotencyClaimKeepsFirst_L7", testLoyaltyIdempotency},
+		{"Loyalty/BatchRowsRoundTrip_L7", testLoyaltyBatchRoundTrip_L7},
+		{"Loyalty/BatchLocksNeverDeadlockNorLose_L7", testLoyaltyLockMembersConcurrent_L7},
 		{"Portal/LinksSingleUseCountedNeedCustomer", testPortalLinks},
 		{"Portal/SessionsExpirePurgeAndGoWithCustomer_R8", testPortalSessions},
 		{"Rewards/RoundTrip", testRewardRoundTrip},

@@ -1,0 +1,34 @@
+package loyalty
+
+import (
+	"context"
+
+	"github.com/fidelis/fidelis"
+)
+
+// BatchTx is the storage a till batch writes a chunk's rows through, a few statements per
+// table instead of several per order (part of Tx). Methods return ECONFLICT for a
+// duplicate key.
+type BatchTx interface {
+	// LockMembers returns the memberships of customers in programme, by customer, locked as
+	// GetMember with lock locks them and taken in customer ID order, so that transactions
+	// locking overlapping sets never deadlock. Customers who are not members are absent.
+	LockMembers(ctx context.Context, programme string, customers []fidelis.CustomerID) (map[fidelis.CustomerID]*Member, error)
+	// LoyaltyKeysOf returns the idempotency rows of scope among keys, by key.
+	LoyaltyKeysOf(ctx context.Context, scope string, keys []string) (map[string]*Idempotency, error)
+	// InsertLoyaltyKeys stores new idempotency rows; a key already stored is ECONFLICT.
+	InsertLoyaltyKeys(ctx context.Context, ks []*Idempotency) error
+	InsertOrders(ctx context.Context, os []*Order) error
+	// InsertLedgerTxs appends transactions and their postings.
+	InsertLedgerTxs(ctx context.Context, ts []*Transaction) error
+	InsertLots(ctx context.Context, ls []*Lot) error
+	// UpdateBalances stores the balance, debt and version of each member whose stored
+	// version is From; EPRECONDITION if one's is not (the caller then rolls back).
+	UpdateBalances(ctx context.Context, us []BalanceUpdate) error
+}
+
+// BalanceUpdate is a member's new balance, debt and version, stored only over version From.
+type BalanceUpdate struct {
+	Member *Member
+	From   int64
+}

@@ -1,0 +1,246 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/loyalty"
+)
+
+// Multi-row statements for the loyalty ledger. A till batch writes hundreds of small rows
+// per transaction; on SQLite the per-statement cost (database/sql, binding, VDBE set-up) is
+// a large part of writing one small row, so rows go in statements of up to batchRows rows.
+// The statement for each row count is built once, and (on SQLite) prepared once per pool.
+
+// batchRows bounds the rows of one statement (11 parameters at most each, far below both
+// engines' parameter limits), and so the number of distinct statements per table.
+const batchRows = 64
+
+// rowStatements holds, at index n, the statement for n rows: head, n copies of row
+// separated by commas, then tail.
+type rowStatements []string
+
+func newRowStatements(head, row, tail string) rowStatements {
+	qs := make(rowStatements, batchRows+1)
+	for n := 1; n <= batchRows; n++ {
+		qs[n] = head + row + strings.Repeat(", "+row, n-1) + tail
+	}
+	return qs
+}
+
+// execRows runs qs over items in statements of at most batchRows rows, args appending the
+// parameters of one item; it returns the rows affected.
+func execRows[T any](ctx context.Context, t *Tx, qs rowStatements, items []T, args func([]any, T) []any) (int64, error) {
+	var affected int64
+	for chunk := range slices.Chunk(items, batchRows) {
+		var a []any
+		for _, it := range chunk {
+			a = args(a, it)
+		}
+		res, err := t.exec(ctx, qs[len(chunk)], a...)
+		if err != nil {
+			return affected, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return affected, err
+		}
+		affected += n
+	}
+	return affected, nil
+}
+
+// inLists splits ids into sorted, de-duplicated chunks for "IN (...)" lists, each padded
+// with its last value to 1, 4, 16 or 64 entries, so that a handful of statements serve
+// every list length. Chunks come in ascending order: rows locked through them are locked
+// in ID order.
+func inLists(ids []string) [][]any {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	var out [][]any
+	for chunk := range slices.Chunk(sorted, batchRows) {
+		size := 1
+		for size < len(chunk) {
+			size *= 4
+		}
+		list := make([]any, size)
+		for i := range list {
+			list[i] = chunk[min(i, len(chunk)-1)]
+		}
+		out = append(out, list)
+	}
+	return out
+}
+
+// LockMembers implements loyalty.BatchTx: one statement per 64 members; on PostgreSQL the
+// rows are locked in customer order (the sort runs below the row locks), as GetMember with
+// lock would lock them one by one.
+func (t *Tx) LockMembers(ctx context.Context, programme string, customers []fidelis.CustomerID) (map[fidelis.CustomerID]*loyalty.Member, error) {
+	ids := make([]string, len(customers))
+	for i, c := range customers {
+		ids[i] = string(c)
+	}
+	out := make(map[fidelis.CustomerID]*loyalty.Member, len(ids))
+	for _, list := range inLists(ids) {
+		q := `SELECT ` + memberColumns + ` FROM loyalty_members WHERE programme_id = ? AND customer_id IN (` + placeholders(len(list)) + `) ORDER BY customer_id`
+		if t.db.Dialect == Postgres && t.tx != nil {
+			q += ` FOR UPDATE`
+		}
+		ms, err := t.members(ctx, q, append([]any{programme}, list...)...)
+		if err != nil {
+			return nil, fmt.Errorf("lock members: %w", err)
+		}
+		for _, m := range ms {
+			out[m.Customer] = m
+		}
+	}
+	return out, nil
+}
+
+// LoyaltyKeysOf implements loyalty.BatchTx.
+func (t *Tx) LoyaltyKeysOf(ctx context.Context, scope string, keys []string) (map[string]*loyalty.Idempotency, error) {
+	out := map[string]*loyalty.Idempotency{}
+	for _, list := range inLists(keys) {
+		rows, err := t.query(ctx, `SELECT scope, idem_key, request_hash, programme_id, result, created_at FROM loyalty_idempotency WHERE scope = ? AND idem_key IN (`+
+			placeholders(len(list))+`)`, append([]any{scope}, list...)...)
+		if err != nil {
+			return nil, fmt.Errorf("read idempotency keys: %w", err)
+		}
+		for rows.Next() {
+			k := &loyalty.Idempotency{}
+			var at int64
+			if err := rows.Scan(&k.Scope, &k.Key, &k.RequestHash, &k.Programme, &k.Result, &at); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			k.CreatedAt = fromMicros(at)
+			out[k.Key] = k
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+var keyInserts = newRowStatements(`INSERT INTO loyalty_idempotency (scope, idem_key, request_hash, programme_id, result, created_at) VALUES `, `(?, ?, ?, ?, ?, ?)`, ``)
+
+// InsertLoyaltyKeys implements loyalty.BatchTx: a key already stored is a constraint
+// violation (ECONFLICT), never silently skipped.
+func (t *Tx) InsertLoyaltyKeys(ctx context.Context, ks []*loyalty.Idempotency) error {
+	_, err := execRows(ctx, t, keyInserts, ks, func(a []any, k *loyalty.Idempotency) []any {
+		return append(a, k.Scope, k.Key, k.RequestHash, k.Programme, k.Result, micros(k.CreatedAt))
+	})
+	if err != nil {
+		return fmt.Errorf("insert idempotency keys: %w", err)
+	}
+	return nil
+}
+
+var orderInserts = newRowStatements(`INSERT INTO loyalty_orders (id, programme_id, customer_id, ordered_at, channel, store, document, created_at) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?)`, ``)
+
+// InsertOrders implements loyalty.BatchTx.
+func (t *Tx) InsertOrders(ctx context.Context, os []*loyalty.Order) error {
+	type row struct {
+		o   *loyalty.Order
+		doc string
+	}
+	rows := make([]row, len(os))
+	for i, o := range os {
+		b, err := json.Marshal(orderDocument{Currency: o.Currency, Lines: o.Lines})
+		if err != nil {
+			return err
+		}
+		rows[i] = row{o, string(b)}
+	}
+	_, err := execRows(ctx, t, orderInserts, rows, func(a []any, r row) []any {
+		o := r.o
+		return append(a, o.ID, o.Programme, o.Customer, micros(o.OrderedAt), o.Channel, o.Store, r.doc, micros(o.CreatedAt))
+	})
+	if err != nil {
+		return fmt.Errorf("insert orders: %w", err)
+	}
+	return nil
+}
+
+var (
+	ledgerInserts  = newRowStatements(`INSERT INTO loyalty_transactions (`+ledgerColumns+`) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``)
+	postingInserts = newRowStatements(`INSERT INTO loyalty_postings (tx_id, seq, programme_id, account, customer_id, amount, lot_id) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, ``)
+)
+
+// posting is one row of loyalty_postings.
+type posting struct {
+	tx  *loyalty.Transaction
+	seq int
+}
+
+// InsertLedgerTxs implements loyalty.BatchTx: the transactions, then their postings.
+func (t *Tx) InsertLedgerTxs(ctx context.Context, xs []*loyalty.Transaction) error {
+	_, err := execRows(ctx, t, ledgerInserts, xs, func(a []any, x *loyalty.Transaction) []any {
+		return append(a, x.ID, x.Programme, x.Customer, string(x.Kind), micros(x.At), x.RuleID, x.RuleVersion, x.TermsVersion, x.Reason.FR, x.Reason.EN, x.Reference)
+	})
+	if err != nil {
+		return fmt.Errorf("insert ledger transactions: %w", err)
+	}
+	var ps []posting
+	for _, x := range xs {
+		for seq := range x.Postings {
+			ps = append(ps, posting{x, seq})
+		}
+	}
+	_, err = execRows(ctx, t, postingInserts, ps, func(a []any, p posting) []any {
+		l := &p.tx.Postings[p.seq]
+		return append(a, p.tx.ID, p.seq, p.tx.Programme, string(l.Account), l.Customer, l.Amount, l.Lot)
+	})
+	if err != nil {
+		return fmt.Errorf("insert postings: %w", err)
+	}
+	return nil
+}
+
+var lotInserts = newRowStatements(`INSERT INTO loyalty_lots (`+lotColumns+`) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``)
+
+// InsertLots implements loyalty.BatchTx.
+func (t *Tx) InsertLots(ctx context.Context, ls []*loyalty.Lot) error {
+	_, err := execRows(ctx, t, lotInserts, ls, func(a []any, l *loyalty.Lot) []any {
+		return append(a, l.ID, l.Programme, l.Customer, l.TxID, micros(l.EarnedAt), optMicros(l.ExpiresAt), l.Points, l.Remaining, optMicros(l.NotifiedAt))
+	})
+	if err != nil {
+		return fmt.Errorf("insert lots: %w", err)
+	}
+	return nil
+}
+
+// balanceUpdates holds, per dialect, the UPDATE of several members' balances: a CTE with
+// a column list reads the same on SQLite (3.33+) and PostgreSQL; PostgreSQL needs the
+// parameter types spelled out. The version condition makes a lost update impossible.
+var balanceUpdates = func() map[Dialect]rowStatements {
+	const head = `WITH v (programme_id, customer_id, balance, debt, version, old) AS (VALUES `
+	const tail = `) UPDATE loyalty_members SET balance = v.balance, debt = v.debt, version = v.version FROM v
+		WHERE loyalty_members.programme_id = v.programme_id AND loyalty_members.customer_id = v.customer_id AND loyalty_members.version = v.old`
+	return map[Dialect]rowStatements{
+		SQLite:   newRowStatements(head, `(?, ?, ?, ?, ?, ?)`, tail),
+		Postgres: newRowStatements(head, `(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, tail),
+	}
+}()
+
+// UpdateBalances implements loyalty.BatchTx.
+func (t *Tx) UpdateBalances(ctx context.Context, us []loyalty.BalanceUpdate) error {
+	n, err := execRows(ctx, t, balanceUpdates[t.db.Dialect], us, func(a []any, u loyalty.BalanceUpdate) []any {
+		m := u.Member
+		return append(a, m.Programme, string(m.Customer), m.Balance, m.Debt, m.Version, u.From)
+	})
+	if err != nil {
+		return fmt.Errorf("update balances: %w", err)
+	}
+	if n != int64(len(us)) {
+		return &fidelis.Error{Code: fidelis.EPRECONDITION, Reason: "version_mismatch", Message: "a membership was changed meanwhile; try again"}
+	}
+	return nil
+}

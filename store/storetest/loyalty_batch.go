@@ -1,0 +1,226 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/loyalty"
+)
+
+// The till batch cases (loyalty.BatchTx), run by Run on both backends: a chunk's rows
+// written a few statements per table round-trip exactly, keys and balances are never
+// silently overwritten, and concurrent writers locking overlapping members never deadlock
+// nor lose an update.
+
+// batchMembers stores n more members of programme p, returned in customer ID order.
+func batchMembers(t *testing.T, p *loyalty.Programme, n int, tx loyalty.Tx) []*loyalty.Member {
+	t.Helper()
+	at := fidelis.UTC(baseTime())
+	var out []*loyalty.Member
+	for range n {
+		m := &loyalty.Member{Programme: p.ID, Customer: fidelis.NewCustomerID(at), JoinedAt: at, TermsVersion: 1, Version: 1}
+		if err := tx.InsertMember(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b *loyalty.Member) int { return compareIDs(a.Customer, b.Customer) })
+	return out
+}
+
+func compareIDs[S ~string](a, b S) int { return strings.Compare(string(a), string(b)) }
+
+// testLoyaltyBatchRoundTrip_L7 writes 150 orders' rows (more than one statement's worth per
+// table) through the multi-row methods and reads them back through the single-row ones.
+func testLoyaltyBatchRoundTrip_L7(t *testing.T, open Opener) {
+	db := open(t)
+	p, _ := loyaltyFixture(t, db)
+	at := fidelis.UTC(baseTime())
+	const n = 150
+	var members []*loyalty.Member
+	mustLoyalty(t, db, func(tx loyalty.Tx) error { members = batchMembers(t, p, n, tx); return nil })
+	var (
+		keys   []*loyalty.Idempotency
+		orders []*loyalty.Order
+		txs    []*loyalty.Transaction
+		lots   []*loyalty.Lot
+		moves  []loyalty.BalanceUpdate
+	)
+	for i, m := range members {
+		exp := at.AddDate(1, 0, 0)
+		o := &loyalty.Order{ID: fidelis.NewID("lod", at), Programme: p.ID, Customer: m.Customer, OrderedAt: at.Add(-time.Minute), Channel: "store", Store: "paris-01", Currency: "EUR",
+			Lines: []loyalty.OrderLine{{GTIN: "4006381333931", Category: "grocery", Quantity: int64(i + 1), UnitPriceCents: 100}}, CreatedAt: at}
+		pts := int64(i + 1)
+		x := &loyalty.Transaction{ID: fidelis.NewID("ltx", at), Programme: p.ID, Customer: m.Customer, Kind: loyalty.KindEarn, At: at, RuleID: "base", RuleVersion: 1, TermsVersion: 1,
+			Reason: loyalty.Text{FR: fmt.Sprintf("%d points", pts), EN: fmt.Sprintf("%d points", pts)}, Reference: o.ID}
+		l := &loyalty.Lot{ID: fidelis.NewID("lot", at), Programme: p.ID, Customer: m.Customer, TxID: x.ID, EarnedAt: at, ExpiresAt: &exp, Points: pts, Remaining: pts}
+		x.Postings = []loyalty.Posting{{Account: loyalty.AccountIssuance, Amount: -pts}, {Account: loyalty.AccountMember, Customer: m.Customer, Amount: pts, Lot: l.ID}}
+		keys = append(keys, &loyalty.Idempotency{Scope: "token:till", Key: fmt.Sprintf("k-%03d", i), RequestHash: fmt.Sprintf("h%d", i), Programme: p.ID, Result: o.ID, CreatedAt: at})
+		orders, txs, lots = append(orders, o), append(txs, x), append(lots, l)
+		next := *m
+		next.Balance, next.Version = pts, m.Version+1
+		moves = append(moves, loyalty.BalanceUpdate{Member: &next, From: m.Version})
+	}
+	// LedgerTxs and Lots list in ID order.
+	slices.SortFunc(txs, func(a, b *loyalty.Transaction) int { return compareIDs(a.ID, b.ID) })
+	slices.SortFunc(lots, func(a, b *loyalty.Lot) int { return compareIDs(a.ID, b.ID) })
+	mustLoyalty(t, db, func(tx loyalty.Tx) error {
+		ctx := t.Context()
+		locked, err := tx.LockMembers(ctx, p.ID, append([]fidelis.CustomerID{fidelis.NewCustomerID(at), members[3].Customer}, customersOf(members)...))
+		if err != nil {
+			return err
+		}
+		if len(locked) != n || !reflect.DeepEqual(locked[members[7].Customer], members[7]) {
+			t.Errorf("LockMembers = %d members (member 7: %+v); want %d, the stored ones only", len(locked), locked[members[7].Customer], n)
+		}
+		for _, step := range []func() error{
+			func() error { return tx.InsertLoyaltyKeys(ctx, keys) },
+			func() error { return tx.InsertOrders(ctx, orders) },
+			func() error { return tx.InsertLedgerTxs(ctx, txs) },
+			func() error { return tx.InsertLots(ctx, lots) },
+			func() error { return tx.UpdateBalances(ctx, moves) },
+		} {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := loyaltyStore(db).Read(t.Context(), func(tx loyalty.Tx) error {
+		ctx := t.Context()
+		gotTxs, err := tx.LedgerTxs(ctx, p.ID, "", 1000)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(gotTxs, txs) {
+			t.Errorf("LedgerTxs after InsertLedgerTxs: %d transactions, differing from the %d written", len(gotTxs), len(txs))
+		}
+		gotLots, err := tx.Lots(ctx, p.ID, "", 1000)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(gotLots, lots) {
+			t.Errorf("Lots after InsertLots: %d lots, differing from the %d written", len(gotLots), len(lots))
+		}
+		for _, i := range []int{0, 64, 149} {
+			o, err := tx.GetOrder(ctx, orders[i].ID)
+			if err != nil || !reflect.DeepEqual(o, orders[i]) {
+				t.Errorf("GetOrder(%d) = %+v, %v; want %+v", i, o, err, orders[i])
+			}
+			m, err := tx.GetMember(ctx, p.ID, members[i].Customer, false)
+			if err != nil || m.Balance != int64(i+1) || m.Version != 2 {
+				t.Errorf("member %d after UpdateBalances = %+v, %v; want balance %d, version 2", i, m, err, i+1)
+			}
+		}
+		got, err := tx.LoyaltyKeysOf(ctx, "token:till", []string{"k-000", "k-149", "k-077", "k-none", "k-077"})
+		if err != nil {
+			return err
+		}
+		if len(got) != 3 || !reflect.DeepEqual(got["k-149"], keys[149]) || got["k-none"] != nil {
+			t.Errorf("LoyaltyKeysOf = %v; want k-000, k-077 and k-149 as stored", slices.Sorted(maps.Keys(got)))
+		}
+		if other, err := tx.LoyaltyKeysOf(ctx, "token:other", []string{"k-000"}); err != nil || len(other) != 0 {
+			t.Errorf("LoyaltyKeysOf(another scope) = %v, %v; want none", other, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A key stored before is refused, not skipped, and a stale version is refused: the
+	// caller's savepoint then undoes the whole write.
+	err = loyaltyStore(db).Write(t.Context(), func(tx loyalty.Tx) error {
+		fresh := &loyalty.Idempotency{Scope: "token:till", Key: "k-new", RequestHash: "h", Programme: p.ID, Result: "lod_x", CreatedAt: at}
+		return tx.InsertLoyaltyKeys(t.Context(), []*loyalty.Idempotency{fresh, keys[5]})
+	})
+	checkCode(t, "InsertLoyaltyKeys(a stored key)", err, fidelis.ECONFLICT)
+	err = loyaltyStore(db).Write(t.Context(), func(tx loyalty.Tx) error {
+		return tx.UpdateBalances(t.Context(), moves[:2]) // their stored version is now 2
+	})
+	checkCode(t, "UpdateBalances(stale version)", err, fidelis.EPRECONDITION)
+	_ = loyaltyStore(db).Read(t.Context(), func(tx loyalty.Tx) error {
+		if got, _ := tx.LoyaltyKeysOf(t.Context(), "token:till", []string{"k-new"}); len(got) != 0 {
+			t.Errorf("a refused InsertLoyaltyKeys stored %v", got)
+		}
+		return nil
+	})
+}
+
+func customersOf(ms []*loyalty.Member) []fidelis.CustomerID {
+	out := make([]fidelis.CustomerID, len(ms))
+	for i, m := range ms {
+		out[i] = m.Customer
+	}
+	// Reversed: LockMembers takes them in ID order whatever the order asked.
+	slices.Reverse(out)
+	return out
+}
+
+// testLoyaltyLockMembersConcurrent_L7 runs writers that each lock an overlapping set of
+// members, asked in different orders, and add one point to each through UpdateBalances:
+// no deadlock, no lost update.
+func testLoyaltyLockMembersConcurrent_L7(t *testing.T, open Opener) {
+	db := open(t)
+	p, _ := loyaltyFixture(t, db)
+	var members []*loyalty.Member
+	mustLoyalty(t, db, func(tx loyalty.Tx) error { members = batchMembers(t, p, 12, tx); return nil })
+	const writers, rounds = 6, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*rounds)
+	want := map[fidelis.CustomerID]int64{}
+	var mu sync.Mutex
+	for w := range writers {
+		// Writer w touches members w, w+1, ..., w+6 (mod 12), asked from the last.
+		var ids []fidelis.CustomerID
+		for k := 6; k >= 0; k-- {
+			ids = append(ids, members[(w+k)%len(members)].Customer)
+		}
+		mu.Lock()
+		for _, id := range ids {
+			want[id] += rounds
+		}
+		mu.Unlock()
+		wg.Go(func() {
+			for range rounds {
+				errs <- loyaltyStore(db).Write(context.Background(), func(tx loyalty.Tx) error {
+					locked, err := tx.LockMembers(t.Context(), p.ID, ids)
+					if err != nil {
+						return err
+					}
+					var us []loyalty.BalanceUpdate
+					for _, id := range ids {
+						m := locked[id]
+						next := *m
+						next.Balance, next.Version = m.Balance+1, m.Version+1
+						us = append(us, loyalty.BalanceUpdate{Member: &next, From: m.Version})
+					}
+					return tx.UpdateBalances(t.Context(), us)
+				})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("locked batch update: %v; want every one to succeed in turn", err)
+		}
+	}
+	_ = loyaltyStore(db).Read(t.Context(), func(tx loyalty.Tx) error {
+		for _, m := range members {
+			got, err := tx.GetMember(t.Context(), p.ID, m.Customer, false)
+			if err != nil || got.Balance != want[m.Customer] {
+				t.Errorf("member %s: balance %+v, %v; want %d", m.Customer, got, err, want[m.Customer])
+			}
+		}
+		return nil
+	})
+}
