@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/audit"
@@ -47,6 +48,11 @@ type auditRequest struct {
 	done    chan error
 }
 
+// auditLinger is how long a group commit waits for more callers when the previous one was
+// shared by several: measured on the SQLite lookup benchmark, 300 µs served 15 % more reads
+// than none, 1 ms about as many, 2 ms fewer (docs/benchmarks.md).
+const auditLinger = 300 * time.Microsecond
+
 // maxAuditBatch bounds one group commit.
 const maxAuditBatch = 512
 
@@ -58,6 +64,7 @@ func (db *DB) startAuditWriter() {
 
 func (db *DB) auditWriter() {
 	defer close(db.auditDone)
+	shared := false
 	for {
 		var first auditRequest
 		select {
@@ -67,16 +74,34 @@ func (db *DB) auditWriter() {
 		}
 		batch := []auditRequest{first}
 		n := len(first.entries)
+		// Under concurrency (the previous commit was shared), wait a little for more
+		// callers: every commit resets the page cache of SQLite's readers and rewrites
+		// the same pages to the WAL, so fewer, larger commits serve more reads. A lone
+		// caller never waits.
+		var linger <-chan time.Time
+		if shared {
+			linger = time.After(auditLinger)
+		}
 	drain:
 		for n < maxAuditBatch {
-			select {
-			case r := <-db.auditQ:
-				batch = append(batch, r)
-				n += len(r.entries)
-			default:
-				break drain
+			var r auditRequest
+			if linger == nil {
+				select {
+				case r = <-db.auditQ:
+				default:
+					break drain
+				}
+			} else {
+				select {
+				case r = <-db.auditQ:
+				case <-linger:
+					break drain
+				}
 			}
+			batch = append(batch, r)
+			n += len(r.entries)
 		}
+		shared = len(batch) > 1
 		err := db.WriteTx(context.Background(), func(tx *Tx) error {
 			for _, r := range batch {
 				if err := tx.AppendAudit(context.Background(), r.entries...); err != nil {
