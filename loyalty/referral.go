@@ -90,26 +90,13 @@ func (s *Service) PublishReferralPolicy(ctx context.Context, programme string, i
 	}
 	now := s.now()
 	out := &ReferralPolicy{Programme: programme, TermsVersion: in.TermsVersion, ReferrerPoints: in.ReferrerPoints, RefereePoints: in.RefereePoints, CreatedAt: now}
-	err := s.Store.Write(ctx, func(tx Tx) error {
-		if _, err := tx.GetProgramme(ctx, programme); err != nil {
-			return programmeErr(err)
-		}
-		terms, err := tx.ListTerms(ctx, programme)
-		if err != nil {
-			return err
-		}
-		if in.TermsVersion > len(terms) {
-			return citeUnknownTerms()
-		}
+	err := s.publishCiting(ctx, programme, in.TermsVersion, "loyalty.referral_policy_published", func(tx Tx) (int, error) {
 		prev, err := tx.ReferralPolicies(ctx, programme)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		out.Version = len(prev) + 1
-		if err := tx.InsertReferralPolicy(ctx, out); err != nil {
-			return err
-		}
-		return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.referral_policy_published", programme, map[string]any{"programme_id": programme, "version": out.Version, "terms_version": out.TermsVersion}))
+		return out.Version, tx.InsertReferralPolicy(ctx, out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loyalty.PublishReferralPolicy: %w", err)

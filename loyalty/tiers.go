@@ -203,7 +203,26 @@ func (s *Service) PublishTierSchedule(ctx context.Context, programme string, in 
 	}
 	now := s.now()
 	out := &TierSchedule{Programme: programme, TermsVersion: in.TermsVersion, Metric: in.Metric, PeriodMonths: in.PeriodMonths, Tiers: in.Tiers, CreatedAt: now}
-	err := s.Store.Write(ctx, func(tx Tx) error {
+	err := s.publishCiting(ctx, programme, in.TermsVersion, "loyalty.tiers_published", func(tx Tx) (int, error) {
+		prev, err := tx.TierSchedules(ctx, programme)
+		if err != nil {
+			return 0, err
+		}
+		out.Version = len(prev) + 1
+		return out.Version, tx.InsertTierSchedule(ctx, out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loyalty.PublishTierSchedule: %w", err)
+	}
+	return out, nil
+}
+
+// publishCiting publishes the next version of a programme's policy that cites terms
+// version cited (tier schedules, referral policies: L-3, stated in the terms), in one
+// transaction with its event: the programme must exist and the cited version be published;
+// insert numbers and stores the new version and returns its number.
+func (s *Service) publishCiting(ctx context.Context, programme string, cited int, event string, insert func(Tx) (int, error)) error {
+	return s.Store.Write(ctx, func(tx Tx) error {
 		if _, err := tx.GetProgramme(ctx, programme); err != nil {
 			return programmeErr(err)
 		}
@@ -211,23 +230,15 @@ func (s *Service) PublishTierSchedule(ctx context.Context, programme string, in 
 		if err != nil {
 			return err
 		}
-		if in.TermsVersion > len(terms) {
+		if cited > len(terms) {
 			return citeUnknownTerms()
 		}
-		prev, err := tx.TierSchedules(ctx, programme)
+		version, err := insert(tx)
 		if err != nil {
 			return err
 		}
-		out.Version = len(prev) + 1
-		if err := tx.InsertTierSchedule(ctx, out); err != nil {
-			return err
-		}
-		return tx.AppendLoyaltyEvent(ctx, s.event("loyalty.tiers_published", programme, map[string]any{"programme_id": programme, "version": out.Version, "terms_version": out.TermsVersion}))
+		return tx.AppendLoyaltyEvent(ctx, s.event(event, programme, map[string]any{"programme_id": programme, "version": version, "terms_version": cited}))
 	})
-	if err != nil {
-		return nil, fmt.Errorf("loyalty.PublishTierSchedule: %w", err)
-	}
-	return out, nil
 }
 
 func citeUnknownTerms() error {
