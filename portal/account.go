@@ -15,6 +15,7 @@ import (
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/rights"
 	"github.com/fidelis/fidelis/selfservice"
+	"github.com/fidelis/fidelis/web/webform"
 )
 
 // fieldRow is one field of the customer's record as the page shows it.
@@ -35,7 +36,7 @@ func (s *server) display(lang string, f fidelis.Field, v fidelis.Secret) string 
 	switch f {
 	case fidelis.FieldBirthDate:
 		if d, err := time.Parse(time.DateOnly, raw); err == nil {
-			return formatDate(lang, d)
+			return webform.Date(lang, d)
 		}
 	case fidelis.FieldLocale:
 		if raw == "fr" || raw == "en" {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/web/webform"
 )
 
 // catalogue maps message keys to their French and English texts. A missing key renders as
@@ -21,24 +22,9 @@ func (c catalogue) t(lang, key string) string {
 
 func (c catalogue) has(key string) bool { _, ok := c[key]; return ok }
 
-var monthsFR = []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
-
-// formatDate writes a day in lang: "1er mars 2026", "1 March 2026". Times are shown in UTC.
-func formatDate(lang string, t time.Time) string {
-	t = t.UTC()
-	if lang == "en" {
-		return t.Format("2 January 2006")
-	}
-	day := t.Format("2")
-	if t.Day() == 1 {
-		day = "1er"
-	}
-	return day + " " + monthsFR[t.Month()-1] + " " + t.Format("2006")
-}
-
 // formatTime writes an instant in lang, in UTC.
 func formatTime(lang string, t time.Time) string {
-	return formatDate(lang, t) + " " + t.UTC().Format("15:04") + " UTC"
+	return webform.Date(lang, t) + " " + t.UTC().Format("15:04") + " UTC"
 }
 
 func messages() catalogue {

@@ -9,7 +9,6 @@
 package portal
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -231,7 +230,7 @@ func (p *page) Date(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return formatDate(p.Lang, t)
+	return webform.Date(p.Lang, t)
 }
 
 // When formats an instant in the page's language.
@@ -240,17 +239,7 @@ func (p *page) When(t time.Time) string { return formatTime(p.Lang, t) }
 // render executes page p with status, buffered so that a template failure becomes a clean
 // error page. Pages are never cached: they carry personal data or CSRF tokens.
 func (s *server) render(w http.ResponseWriter, status int, p *page) error {
-	var buf bytes.Buffer
-	if err := s.pages[p.Name].ExecuteTemplate(&buf, "layout", p); err != nil {
-		return &fidelis.Error{Code: fidelis.EINTERNAL, Message: "page rendering failed", Err: err}
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Vary", "Cookie, Accept-Language")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
-	return nil
+	return webform.Render(w, status, s.pages[p.Name], p)
 }
 
 // errorView is the data of the error page.

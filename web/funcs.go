@@ -10,6 +10,7 @@ import (
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/customer"
+	"github.com/fidelis/fidelis/web/webform"
 )
 
 // templateFuncs are the functions templates may call. They are the only place where the
@@ -37,7 +38,7 @@ func templateFuncs(cat catalogue) template.FuncMap {
 			switch f {
 			case fidelis.FieldBirthDate:
 				if d, err := time.Parse(time.DateOnly, v); err == nil {
-					return formatDate(lang, d)
+					return webform.Date(lang, d)
 				}
 			case fidelis.FieldLocale:
 				if v == "fr" || v == "en" {

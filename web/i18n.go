@@ -130,7 +130,6 @@ func acceptLanguage(h string) string {
 }
 
 var (
-	monthsFR      = []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
 	monthsShortFR = []string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."}
 )
 
@@ -142,18 +141,6 @@ func formatTime(lang string, t time.Time) string {
 		return t.Format("2 Jan 2006, 15:04 UTC")
 	}
 	return fmt.Sprintf("%d %s %d, %s UTC", t.Day(), monthsShortFR[t.Month()-1], t.Year(), t.Format("15:04"))
-}
-
-// formatDate formats a calendar date: "14 juillet 1985" or "14 July 1985".
-func formatDate(lang string, d time.Time) string {
-	if lang == "en" {
-		return d.Format("2 January 2006")
-	}
-	day := strconv.Itoa(d.Day())
-	if d.Day() == 1 {
-		day = "1er"
-	}
-	return fmt.Sprintf("%s %s %d", day, monthsFR[d.Month()-1], d.Year())
 }
 
 // customerFieldsOrdered returns the fields in display order, without the attributes.

@@ -14,6 +14,7 @@ import (
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/auth"
 	"github.com/fidelis/fidelis/loyalty"
+	"github.com/fidelis/fidelis/web/webform"
 )
 
 // Member pages work under the loyalty purpose, the only one the loyalty service accepts for
@@ -695,7 +696,7 @@ func (s *server) member(w http.ResponseWriter, r *http.Request, v *visit, f *loy
 				}
 				state := s.cat.t(v.lang, "loyalty.terms_in_force")
 				if t.EffectiveAt.After(now) {
-					state = s.cat.t(v.lang, "loyalty.terms_from") + " " + formatDate(v.lang, t.EffectiveAt)
+					state = s.cat.t(v.lang, "loyalty.terms_from") + " " + webform.Date(v.lang, t.EffectiveAt)
 				}
 				mv.Joinable = append(mv.Joinable, joinOption{Value: fmt.Sprintf("%s/%d", p.ID, t.Version),
 					Label: fmt.Sprintf("%s — %s v%d (%s)", p.Name, s.cat.t(v.lang, "loyalty.terms"), t.Version, state)})

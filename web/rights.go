@@ -12,6 +12,7 @@ import (
 	"github.com/fidelis/fidelis/customer"
 	"github.com/fidelis/fidelis/httpapi"
 	"github.com/fidelis/fidelis/rights"
+	"github.com/fidelis/fidelis/web/webform"
 )
 
 // Rights pages work under the data_protection purpose, the only one rights requests are
@@ -39,7 +40,7 @@ func (p *page) HasPurpose(name string) bool {
 }
 
 // Date formats a calendar date in the page's language.
-func (p *page) Date(t time.Time) string { return formatDate(p.Lang, t) }
+func (p *page) Date(t time.Time) string { return webform.Date(p.Lang, t) }
 
 // rightsRow is one case in the queue.
 type rightsRow struct {

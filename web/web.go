@@ -8,7 +8,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -250,17 +249,7 @@ func (p *page) When(t time.Time) string { return formatTime(p.Lang, t) }
 // becomes a clean error page rather than half a page. Pages are never cached: most carry
 // personal data, and the others carry CSRF tokens.
 func (s *server) render(w http.ResponseWriter, status int, p *page) error {
-	var buf bytes.Buffer
-	if err := s.pages[p.Name].ExecuteTemplate(&buf, "layout", p); err != nil {
-		return &fidelis.Error{Code: fidelis.EINTERNAL, Message: "page rendering failed", Err: err}
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Vary", "Cookie, Accept-Language")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
-	return nil
+	return webform.Render(w, status, s.pages[p.Name], p)
 }
 
 // errorView is the data of the error page.

@@ -5,10 +5,14 @@
 package webform
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"errors"
+	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fidelis/fidelis"
 )
@@ -54,4 +58,37 @@ func CheckCSRF(got, want string) error {
 // "/"): the open-redirect guard for a "next" address.
 func LocalPath(p, prefix string) bool {
 	return strings.HasPrefix(p, prefix) && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n")
+}
+
+// Render executes the "layout" template of t with data and writes it with status. The
+// output is buffered so that a template failure becomes a clean error page rather than
+// half a page. Pages are never cached: most carry personal data, the others CSRF tokens.
+func Render(w http.ResponseWriter, status int, t *template.Template, data any) error {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return &fidelis.Error{Code: fidelis.EINTERNAL, Message: "page rendering failed", Err: err}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Vary", "Cookie, Accept-Language")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+var monthsFR = []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+
+// Date writes the calendar day of t (in UTC) in lang, in full: "1er mars 2026",
+// "14 juillet 1985", "1 March 2026".
+func Date(lang string, t time.Time) string {
+	t = t.UTC()
+	if lang == "en" {
+		return t.Format("2 January 2006")
+	}
+	day := strconv.Itoa(t.Day())
+	if t.Day() == 1 {
+		day = "1er"
+	}
+	return day + " " + monthsFR[t.Month()-1] + " " + strconv.Itoa(t.Year())
 }
