@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // Adapter adapts DB to the Store interface a domain package declares over its own
 // transaction interface T, which *Tx implements: Write and Read run fn on *Tx seen as T,
@@ -21,4 +24,23 @@ func (a Adapter[T]) Read(ctx context.Context, fn func(T) error) error {
 // RecordAudit implements audit.Recorder.
 func (a Adapter[T]) RecordAudit(ctx context.Context, entries ...auditEntry) error {
 	return a.DB.RecordAudit(ctx, entries...)
+}
+
+// queryAll runs query in t and turns every row into a T with scan: the loop every list
+// read of the adapters shares.
+func queryAll[T any](ctx context.Context, t *Tx, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

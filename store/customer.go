@@ -55,20 +55,7 @@ func scanCustomer(sc interface{ Scan(...any) error }) (*customer.Record, error) 
 }
 
 func (t *Tx) customers(ctx context.Context, query string, args ...any) ([]*customer.Record, error) {
-	rows, err := t.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*customer.Record
-	for rows.Next() {
-		r, err := scanCustomer(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, t, func(rows *sql.Rows) (*customer.Record, error) { return scanCustomer(rows) }, query, args...)
 }
 
 func sealedArgs(r *customer.Record) []any {

@@ -144,20 +144,13 @@ func scanMember(sc interface{ Scan(...any) error }) (*loyalty.Member, error) {
 }
 
 func (t *Tx) members(ctx context.Context, query string, args ...any) ([]*loyalty.Member, error) {
-	rows, err := t.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*loyalty.Member
-	for rows.Next() {
+	return queryAll(ctx, t, func(rows *sql.Rows) (*loyalty.Member, error) {
 		m, err := scanMember(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		return m, nil
+	}, query, args...)
 }
 
 // GetMember implements loyalty.Tx. On PostgreSQL, lock takes a row lock held to the end of
@@ -338,13 +331,7 @@ func (t *Tx) UpdateLot(ctx context.Context, l *loyalty.Lot) error {
 const lotColumns = `id, programme_id, customer_id, tx_id, earned_at, expires_at, points, remaining, notified_at`
 
 func (t *Tx) lots(ctx context.Context, query string, args ...any) ([]*loyalty.Lot, error) {
-	rows, err := t.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*loyalty.Lot
-	for rows.Next() {
+	return queryAll(ctx, t, func(rows *sql.Rows) (*loyalty.Lot, error) {
 		l := &loyalty.Lot{}
 		var earned int64
 		var expires, notified sql.NullInt64
@@ -352,9 +339,8 @@ func (t *Tx) lots(ctx context.Context, query string, args ...any) ([]*loyalty.Lo
 			return nil, err
 		}
 		l.EarnedAt, l.ExpiresAt, l.NotifiedAt = fromMicros(earned), nullMicros(expires), nullMicros(notified)
-		out = append(out, l)
-	}
-	return out, rows.Err()
+		return l, nil
+	}, query, args...)
 }
 
 // OpenLots implements loyalty.Tx.
@@ -461,13 +447,7 @@ func (t *Tx) InsertRule(ctx context.Context, r *loyalty.Rule) error {
 }
 
 func (t *Tx) rules(ctx context.Context, query string, args ...any) ([]*loyalty.Rule, error) {
-	rows, err := t.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*loyalty.Rule
-	for rows.Next() {
+	return queryAll(ctx, t, func(rows *sql.Rows) (*loyalty.Rule, error) {
 		r := &loyalty.Rule{}
 		var def string
 		var created int64
@@ -480,9 +460,8 @@ func (t *Tx) rules(ctx context.Context, query string, args ...any) ([]*loyalty.R
 		}
 		r.Name, r.PointsPerUnit, r.Multipliers, r.MinBasketCents, r.Countries, r.MinAge = d.Name, d.PointsPerUnit, d.Multipliers, d.MinBasketCents, d.Countries, d.MinAge
 		r.ValidFrom, r.ValidUntil, r.CreatedAt = utcPtr(d.ValidFrom), utcPtr(d.ValidUntil), fromMicros(created)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	}, query, args...)
 }
 
 func utcPtr(t *time.Time) *time.Time {

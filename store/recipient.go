@@ -60,20 +60,13 @@ func scanRecipient(sc interface{ Scan(...any) error }) (*recipient.Recipient, er
 }
 
 func (t *Tx) recipients(ctx context.Context, query string, args ...any) ([]*recipient.Recipient, error) {
-	rows, err := t.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*recipient.Recipient
-	for rows.Next() {
+	return queryAll(ctx, t, func(rows *sql.Rows) (*recipient.Recipient, error) {
 		r, err := scanRecipient(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	}, query, args...)
 }
 
 // InsertRecipient implements recipient.Tx.
@@ -230,20 +223,13 @@ func scanDelivery(sc interface{ Scan(...any) error }) (*recipient.Delivery, erro
 }
 
 func (t *Tx) deliveries(ctx context.Context, query string, args ...any) ([]*recipient.Delivery, error) {
-	rows, err := t.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*recipient.Delivery
-	for rows.Next() {
+	return queryAll(ctx, t, func(rows *sql.Rows) (*recipient.Delivery, error) {
 		d, err := scanDelivery(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		return d, nil
+	}, query, args...)
 }
 
 // DueDeliveries implements recipient.Tx.

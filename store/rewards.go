@@ -220,13 +220,7 @@ func (t *Tx) EarnedPoints(ctx context.Context, programme string, customer fideli
 }
 
 func (t *Tx) orders(ctx context.Context, query string, args ...any) ([]*loyalty.Order, error) {
-	rows, err := t.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*loyalty.Order
-	for rows.Next() {
+	return queryAll(ctx, t, func(rows *sql.Rows) (*loyalty.Order, error) {
 		o := &loyalty.Order{}
 		var at, created int64
 		var doc string
@@ -238,9 +232,8 @@ func (t *Tx) orders(ctx context.Context, query string, args ...any) ([]*loyalty.
 			return nil, fmt.Errorf("order %s: %w", o.ID, err)
 		}
 		o.Currency, o.Lines, o.OrderedAt, o.CreatedAt = d.Currency, d.Lines, fromMicros(at), fromMicros(created)
-		out = append(out, o)
-	}
-	return out, rows.Err()
+		return o, nil
+	}, query, args...)
 }
 
 const orderColumns = `id, programme_id, customer_id, ordered_at, channel, store, document, created_at`
@@ -377,13 +370,7 @@ const reservationColumns = `id, programme_id, customer_id, reward_id, points, st
 	voucher_code, voucher_expires_at, voucher_used_at, voucher_used_ref`
 
 func (t *Tx) reservations(ctx context.Context, query string, args ...any) ([]*loyalty.Reservation, error) {
-	rows, err := t.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*loyalty.Reservation
-	for rows.Next() {
+	return queryAll(ctx, t, func(rows *sql.Rows) (*loyalty.Reservation, error) {
 		r := &loyalty.Reservation{}
 		var status string
 		var reserved, expires int64
@@ -396,9 +383,8 @@ func (t *Tx) reservations(ctx context.Context, query string, args ...any) ([]*lo
 		r.Status, r.VoucherCode = loyalty.ReservationStatus(status), code.String
 		r.ReservedAt, r.ExpiresAt, r.SettledAt = fromMicros(reserved), fromMicros(expires), nullMicros(settled)
 		r.VoucherExpiresAt, r.VoucherUsedAt = nullMicros(vexp), nullMicros(vused)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	}, query, args...)
 }
 
 func (t *Tx) reservation(ctx context.Context, query string, args ...any) (*loyalty.Reservation, error) {
@@ -503,13 +489,7 @@ func (t *Tx) ReferralCodeByCode(ctx context.Context, code string) (*loyalty.Refe
 const referralColumns = `id, programme_id, referrer_id, referee_id, policy_version, joined_at, status, first_order_id, settled_at`
 
 func (t *Tx) referrals(ctx context.Context, query string, args ...any) ([]*loyalty.Referral, error) {
-	rows, err := t.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*loyalty.Referral
-	for rows.Next() {
+	return queryAll(ctx, t, func(rows *sql.Rows) (*loyalty.Referral, error) {
 		r := &loyalty.Referral{}
 		var status string
 		var joined int64
@@ -518,9 +498,8 @@ func (t *Tx) referrals(ctx context.Context, query string, args ...any) ([]*loyal
 			return nil, err
 		}
 		r.Status, r.JoinedAt, r.SettledAt = loyalty.ReferralStatus(status), fromMicros(joined), nullMicros(settled)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	}, query, args...)
 }
 
 // InsertReferral implements loyalty.RewardsTx.
