@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,8 +37,6 @@ type fixture struct {
 	raw    *sql.DB
 	ids    []string
 	emails []string
-	// indexes are the stored e-mail blind indexes, for the bare references.
-	indexes [][]byte
 	http    *http.Client
 }
 
@@ -50,36 +49,25 @@ func newFixture(b *testing.B, be fidelistest.Backend) *fixture {
 	f := &fixture{a: a, base: fidelistest.MustServe(b, a), token: fidelistest.MustToken(b, a, fidelis.RoleAdmin),
 		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
 	f.raw = rawPool(b, a)
-	rows, err := f.raw.Query(`SELECT email_bidx FROM customers WHERE email_bidx IS NOT NULL`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for rows.Next() {
-		var idx []byte
-		if err := rows.Scan(&idx); err != nil {
-			b.Fatal(err)
-		}
-		f.indexes = append(f.indexes, idx)
-	}
-	rows.Close()
-	// Collect IDs and e-mails through the API (the only way to see plaintext).
+	// Collect the records through the API (the only way to see plaintext), and store them
+	// in plain columns for the bare references: what a store without encryption,
+	// authorisation or audit would hold.
+	var records []map[string]any
 	cursor := ""
-	for len(f.ids) < seedCustomers {
+	for len(records) < seedCustomers {
 		resp := f.do(b, "GET", "/api/v1/customers?limit=200"+cursorParam(cursor), nil)
 		var page struct {
-			Items []struct {
-				ID    string  `json:"id"`
-				Email *string `json:"email"`
-			} `json:"items"`
-			Next *string `json:"next_cursor"`
+			Items []map[string]any `json:"items"`
+			Next  *string          `json:"next_cursor"`
 		}
 		if err := json.Unmarshal(resp, &page); err != nil {
 			b.Fatal(err)
 		}
 		for _, it := range page.Items {
-			f.ids = append(f.ids, it.ID)
-			if it.Email != nil {
-				f.emails = append(f.emails, *it.Email)
+			records = append(records, it)
+			f.ids = append(f.ids, it["id"].(string))
+			if e, ok := it["email"].(string); ok {
+				f.emails = append(f.emails, e)
 			}
 		}
 		if page.Next == nil {
@@ -87,6 +75,7 @@ func newFixture(b *testing.B, be fidelistest.Backend) *fixture {
 		}
 		cursor = *page.Next
 	}
+	f.loadBare(b, records)
 	return f
 }
 
@@ -172,25 +161,71 @@ func (f *fixture) bareInsert(i int64) error {
 	return err
 }
 
-func (f *fixture) bareGet(id string) ([]byte, error) {
-	var v, g, fam, e []byte
-	err := f.raw.QueryRow(f.q(`SELECT id, given_name, family_name, email FROM customers WHERE id = ?`), id).Scan(&v, &g, &fam, &e)
-	if err != nil {
-		return nil, err
+// bareColumns are the columns of the bare references' table: the record the API returns,
+// in plain text.
+var bareColumns = func() []string {
+	cols := []string{"id", "version", "created_at", "updated_at"}
+	for _, f := range fidelis.CustomerFields() {
+		cols = append(cols, string(f))
 	}
-	return json.Marshal(map[string][]byte{"id": v, "given_name": g, "family_name": fam, "email": e})
+	return cols
+}()
+
+// loadBare creates the bare references' table, bench_customers, indexed by e-mail, and
+// copies the API's records into it.
+func (f *fixture) loadBare(b *testing.B, records []map[string]any) {
+	defs := make([]string, len(bareColumns))
+	for i, c := range bareColumns {
+		defs[i] = c + " TEXT"
+	}
+	defs[0] = "id TEXT PRIMARY KEY"
+	fidelistest.MustExec(b, f.raw, "CREATE TABLE bench_customers ("+strings.Join(defs, ", ")+")",
+		"CREATE INDEX bench_customers_email ON bench_customers (email)")
+	insert := f.q("INSERT INTO bench_customers (" + strings.Join(bareColumns, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(bareColumns)-1) + ")")
+	tx, err := f.raw.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range records {
+		args := make([]any, len(bareColumns))
+		for i, c := range bareColumns {
+			switch v := r[c].(type) {
+			case nil:
+			case string:
+				args[i] = v
+			default: // numbers, attributes: stored as their JSON text
+				j, _ := json.Marshal(v)
+				args[i] = string(j)
+			}
+		}
+		if _, err := tx.Exec(insert, args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
 }
 
-// bareByIndex looks a customer up by one of the stored blind indexes (collected once, so the
-// reference does one query per lookup, like the API).
-func (f *fixture) bareByIndex(i int64) ([]byte, error) {
-	idx := f.indexes[i%int64(len(f.indexes))]
-	var v, g, fam, e []byte
-	err := f.raw.QueryRow(f.q(`SELECT id, given_name, family_name, email FROM customers WHERE email_bidx = ? LIMIT 1`), idx).Scan(&v, &g, &fam, &e)
+// bareFind reads the whole record where column = value from the bare table and encodes it
+// as the API does, {"items": [record]}: the bare storage operation of a lookup.
+func (f *fixture) bareFind(column, value string) ([]byte, error) {
+	vals := make([]sql.NullString, len(bareColumns))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	err := f.raw.QueryRow(f.q("SELECT "+strings.Join(bareColumns, ", ")+" FROM bench_customers WHERE "+column+" = ?"), value).Scan(ptrs...)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(map[string][]byte{"id": v, "given_name": g, "family_name": fam, "email": e})
+	rec := make(map[string]any, len(vals))
+	for i, v := range vals {
+		if v.Valid {
+			rec[bareColumns[i]] = v.String
+		}
+	}
+	return json.Marshal(map[string]any{"items": []any{rec}})
 }
 
 func parallel(b *testing.B, fn func(i int64) error) {
@@ -266,10 +301,10 @@ func BenchmarkLookupByID(b *testing.B) {
 			parallel(b, func(i int64) error { f.do(b, "GET", "/api/v1/customers/"+f.ids[i%int64(len(f.ids))], nil); return nil })
 		})
 		b.Run("bare_storage", func(b *testing.B) {
-			parallel(b, func(i int64) error { _, err := f.bareGet(f.ids[i%int64(len(f.ids))]); return err })
+			parallel(b, func(i int64) error { _, err := f.bareFind("id", f.ids[i%int64(len(f.ids))]); return err })
 		})
 		url := bareServer(b, func(w http.ResponseWriter, r *http.Request) {
-			out, err := f.bareGet(r.URL.Query().Get("id"))
+			out, err := f.bareFind("id", r.URL.Query().Get("id"))
 			if err != nil {
 				http.Error(w, err.Error(), 500)
 				return
@@ -298,12 +333,17 @@ func BenchmarkLookupByEmail(b *testing.B) {
 			})
 		})
 		b.Run("bare_storage", func(b *testing.B) {
-			parallel(b, func(i int64) error { _, err := f.bareByIndex(i); return err })
+			parallel(b, func(i int64) error { _, err := f.bareFind("email", f.emails[i%int64(len(f.emails))]); return err })
 		})
-		var seq atomic.Int64
 		url := bareServer(b, func(w http.ResponseWriter, r *http.Request) {
-			io.Copy(io.Discard, r.Body)
-			out, err := f.bareByIndex(seq.Add(1))
+			var q struct {
+				Email string `json:"email"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&q); err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			out, err := f.bareFind("email", q.Email)
 			if err != nil {
 				http.Error(w, err.Error(), 500)
 				return
