@@ -37,7 +37,7 @@ type fixture struct {
 	raw    *sql.DB
 	ids    []string
 	emails []string
-	http    *http.Client
+	http   *http.Client
 }
 
 func newFixture(b *testing.B, be fidelistest.Backend) *fixture {
