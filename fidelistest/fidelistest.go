@@ -263,6 +263,11 @@ func truncate(b []byte) string {
 // placeholders on PostgreSQL and ? on SQLite; prefer literals.
 func MustRawDB(tb testing.TB, a *app.App) *sql.DB {
 	tb.Helper()
+	// Audit entries of reads may still be in the SQLite audit journal: take them in, so
+	// that raw queries of audit_entries see every entry recorded so far.
+	if err := a.DB.SyncAudit(context.Background()); err != nil {
+		tb.Fatalf("sync audit journal: %v", err)
+	}
 	var db *sql.DB
 	var err error
 	if a.Config.DBURL != "" {

@@ -22,13 +22,17 @@ var (
 	_ audit.SealTx      = (*Tx)(nil)
 )
 
-// RecordAudit implements audit.Recorder: entries are durable when it returns. Concurrent
-// callers are committed together (group commit): while one transaction commits, the next
-// callers queue and share the following one. Each caller still waits for its own commit, so
-// no read is answered before its audit entry is stored.
+// RecordAudit implements audit.Recorder: entries are durable when it returns. On SQLite
+// they go to the process's audit journal (auditjournal.go). Otherwise concurrent callers
+// are committed together (group commit): while one transaction commits, the next callers
+// queue and share the following one. Each caller still waits for its own commit, so no
+// read is answered before its audit entry is stored.
 func (db *DB) RecordAudit(ctx context.Context, entries ...audit.Entry) error {
 	if len(entries) == 0 {
 		return nil
+	}
+	if db.journal != nil {
+		return db.journal.append(entries)
 	}
 	db.auditOnce.Do(db.startAuditWriter)
 	req := auditRequest{entries: entries, done: make(chan error, 1)}
@@ -123,6 +127,19 @@ func (db *DB) auditWriter() {
 	}
 }
 
+// SyncAudit returns once every audit entry this process recorded before the call is in
+// the audit_entries table, for whoever reads that table directly (tests, tools).
+func (db *DB) SyncAudit(ctx context.Context) error { return db.syncAuditJournal(ctx) }
+
+// syncAuditJournal returns once every entry this process journaled before the call is in
+// audit_entries (no-op without a journal).
+func (db *DB) syncAuditJournal(ctx context.Context) error {
+	if db.journal == nil {
+		return nil
+	}
+	return db.journal.sync(ctx)
+}
+
 // AppendAudit implements audit.Appender. Entries go in multi-row INSERTs: on SQLite the
 // per-statement cost (database/sql, VDBE set-up) is a large part of writing one small row,
 // and a read writes one entry, so a group commit of many reads pays it once per chunk.
@@ -194,6 +211,11 @@ func (t *Tx) auditEntries(ctx context.Context, query string, args ...any) ([]aud
 // AccessLog implements customer.Tx. It reads only what an access log shows (not the
 // authentication code nor the Merkle leaf): an access export reads thousands of entries.
 func (t *Tx) AccessLog(ctx context.Context, subject string, before int64, limit int) ([]audit.Entry, error) {
+	if t.tx == nil { // an SQLite read: first take in the entries journaled so far
+		if err := t.db.syncAuditJournal(ctx); err != nil {
+			return nil, err
+		}
+	}
 	const cols = `SELECT id, uid, at, actor, action, subject, purpose, fields, outcome, reason, request_id FROM audit_entries WHERE subject = ? `
 	q, args := cols+`ORDER BY id DESC LIMIT ?`, []any{subject, limit}
 	if before > 0 {
@@ -224,6 +246,9 @@ const sealLockID = 0x61756469 // "audi"
 // SealTx implements audit.SealStore. SQLite's single writer already serialises sealing;
 // on PostgreSQL a transaction-scoped advisory lock does.
 func (db *DB) SealTx(ctx context.Context, fn func(audit.SealTx) error) error {
+	if err := db.syncAuditJournal(ctx); err != nil {
+		return err
+	}
 	return db.WriteTx(ctx, func(tx *Tx) error {
 		if db.Dialect == Postgres {
 			if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(sealLockID)); err != nil {
@@ -340,6 +365,9 @@ func (db *DB) LatestCheckpoint(ctx context.Context) (cp *audit.Checkpoint, err e
 
 // PendingAudit counts entries not sealed yet.
 func (db *DB) PendingAudit(ctx context.Context) (n int64, err error) {
+	if err := db.syncAuditJournal(ctx); err != nil {
+		return 0, err
+	}
 	err = db.ReadTx(ctx, func(tx *Tx) error {
 		return tx.queryRow(ctx, `SELECT COUNT(*) FROM audit_entries WHERE leaf_index IS NULL`).Scan(&n)
 	})
@@ -349,6 +377,9 @@ func (db *DB) PendingAudit(ctx context.Context) (n int64, err error) {
 // ScanEntries implements audit.VerifyStore, reading in pages so that a large log does not
 // hold one long transaction: sealed entries by leaf index, then pending ones by id.
 func (db *DB) ScanEntries(ctx context.Context, fn func(*audit.Entry) error) error {
+	if err := db.syncAuditJournal(ctx); err != nil {
+		return err
+	}
 	sealed := `SELECT ` + auditColumns + ` FROM audit_entries WHERE leaf_index > ? ORDER BY leaf_index LIMIT ?`
 	if err := db.scanAudit(ctx, sealed, -1, func(e *audit.Entry) int64 { return *e.LeafIndex }, fn); err != nil {
 		return err

@@ -58,6 +58,7 @@ type DB struct {
 	auditOnce sync.Once
 	auditQ    chan auditRequest
 	auditDone chan struct{}
+	journal   *auditJournal // SQLite: audit entries of reads (see auditjournal.go)
 	closing   chan struct{}
 	closeOnce sync.Once
 }
@@ -115,6 +116,10 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if db.journal, err = openAuditJournal(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -154,7 +159,12 @@ func (db *DB) Path() string { return db.path }
 
 // Close stops the audit writer (after the batch it is writing) and closes the pools.
 func (db *DB) Close() error {
-	db.closeOnce.Do(func() { close(db.closing) })
+	db.closeOnce.Do(func() {
+		if db.journal != nil {
+			db.journal.close() // ingests what is left while the database is open
+		}
+		close(db.closing)
+	})
 	db.auditOnce.Do(func() {}) // no writer may start after this
 	if db.auditDone != nil {
 		<-db.auditDone
