@@ -8,9 +8,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/json"
+	"encoding/base64"
 	"slices"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fidelis/fidelis"
 )
@@ -47,30 +49,107 @@ type Entry struct {
 }
 
 // Content returns the canonical bytes the MAC covers: every recorded attribute in a fixed
-// order, as a JSON array.
-func (e *Entry) Content() []byte {
-	fields := make([]string, len(e.Fields))
+// order, as a JSON array, exactly as encoding/json writes it (see appendJSONString).
+func (e *Entry) Content() []byte { return e.appendContent(make([]byte, 0, 256)) }
+
+func (e *Entry) appendContent(b []byte) []byte {
+	b = append(b, `["fidelis-audit/v1",`...)
+	b = appendJSONString(b, e.UID)
+	b = append(b, ',')
+	b = appendJSONString(b, e.At.UTC().Format(time.RFC3339Nano))
+	for _, s := range [...]string{e.Actor, e.Action, e.Subject, string(e.Purpose)} {
+		b = append(b, ',')
+		b = appendJSONString(b, s)
+	}
+	b = append(b, ",["...)
 	for i, f := range e.Fields {
-		fields[i] = string(f)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, string(f))
 	}
-	b, err := json.Marshal([]any{
-		"fidelis-audit/v1", e.UID, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action,
-		e.Subject, string(e.Purpose), fields, string(e.Outcome), e.Reason, e.RequestID,
-	})
-	if err != nil {
-		panic(err) // strings and slices of strings always marshal
+	b = append(b, ']')
+	for _, s := range [...]string{string(e.Outcome), e.Reason, e.RequestID} {
+		b = append(b, ',')
+		b = appendJSONString(b, s)
 	}
-	return b
+	return append(b, ']')
 }
 
 // LeafData returns the bytes hashed into the Merkle tree for this entry at leaf index i:
-// the content, its MAC and its position, so that moving an entry changes its leaf.
+// the content, its MAC and its position, so that moving an entry changes its leaf. It is
+// the JSON array [i, content, MAC in base64], as encoding/json writes it.
 func (e *Entry) LeafData(i int64) []byte {
-	b, err := json.Marshal([]any{i, json.RawMessage(e.Content()), e.MAC})
-	if err != nil {
-		panic(err)
+	b := make([]byte, 0, 320)
+	b = append(b, '[')
+	b = strconv.AppendInt(b, i, 10)
+	b = append(b, ',')
+	b = e.appendContent(b)
+	b = append(b, ',')
+	if e.MAC == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, e.MAC)
+		b = append(b, '"')
 	}
-	return b
+	return append(b, ']')
+}
+
+// appendJSONString appends s as encoding/json encodes a string: HTML-safe escapes for <, >
+// and &, \u2028 and \u2029 escaped, invalid UTF-8 replaced by U+FFFD. The canonical forms
+// above must stay byte for byte what they were when entries were sealed;
+// TestCanonicalForms_MatchEncodingJSON_P4 checks them against encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Recorder writes audit entries outside a domain transaction (reads, refusals).
