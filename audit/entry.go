@@ -12,9 +12,9 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/internal/jsontext"
 )
 
 // Outcome says how an audited operation ended.
@@ -49,29 +49,29 @@ type Entry struct {
 }
 
 // Content returns the canonical bytes the MAC covers: every recorded attribute in a fixed
-// order, as a JSON array, exactly as encoding/json writes it (see appendJSONString).
+// order, as a JSON array, exactly as encoding/json writes it (see jsontext.AppendString).
 func (e *Entry) Content() []byte { return e.appendContent(make([]byte, 0, 256)) }
 
 func (e *Entry) appendContent(b []byte) []byte {
 	b = append(b, `["fidelis-audit/v1",`...)
-	b = appendJSONString(b, e.UID)
+	b = jsontext.AppendString(b, e.UID)
 	b = append(b, ',')
-	b = appendJSONString(b, e.At.UTC().Format(time.RFC3339Nano))
+	b = jsontext.AppendString(b, e.At.UTC().Format(time.RFC3339Nano))
 	for _, s := range [...]string{e.Actor, e.Action, e.Subject, string(e.Purpose)} {
 		b = append(b, ',')
-		b = appendJSONString(b, s)
+		b = jsontext.AppendString(b, s)
 	}
 	b = append(b, ",["...)
 	for i, f := range e.Fields {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, string(f))
+		b = jsontext.AppendString(b, string(f))
 	}
 	b = append(b, ']')
 	for _, s := range [...]string{string(e.Outcome), e.Reason, e.RequestID} {
 		b = append(b, ',')
-		b = appendJSONString(b, s)
+		b = jsontext.AppendString(b, s)
 	}
 	return append(b, ']')
 }
@@ -94,62 +94,6 @@ func (e *Entry) LeafData(i int64) []byte {
 		b = append(b, '"')
 	}
 	return append(b, ']')
-}
-
-// appendJSONString appends s as encoding/json encodes a string: HTML-safe escapes for <, >
-// and &, \u2028 and \u2029 escaped, invalid UTF-8 replaced by U+FFFD. The canonical forms
-// above must stay byte for byte what they were when entries were sealed;
-// TestCanonicalForms_MatchEncodingJSON_P4 checks them against encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // Recorder writes audit entries outside a domain transaction (reads, refusals).

@@ -14,37 +14,79 @@ import (
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/audit"
 	"github.com/fidelis/fidelis/customer"
+	"github.com/fidelis/fidelis/internal/jsontext"
 	"github.com/fidelis/fidelis/privacy"
 	"github.com/fidelis/fidelis/rights"
 )
 
 // customerJSON renders a customer as its purpose sees it: visible fields only, null when
 // empty. This is the one place personal values are revealed into the API.
-func customerJSON(c *customer.Customer) map[string]any {
-	m := map[string]any{
-		"id": c.ID, "version": c.Version,
-		"created_at": c.CreatedAt.Format(time.RFC3339Nano), "updated_at": c.UpdatedAt.Format(time.RFC3339Nano),
-		"visible_fields": c.Visible,
-	}
-	if c.Visible == nil {
-		m["visible_fields"] = []fidelis.Field{}
-	}
+func customerJSON(c *customer.Customer) customerDoc { return customerDoc{c} }
+
+// customerDoc encodes a customer as the object {id, version, created_at, updated_at,
+// visible_fields, and each visible field: its value, null when empty; attributes as an
+// object}, members in sorted order, exactly as encoding/json encodes the same map: every
+// read answers one, and reflection over a map cost a tenth of the request.
+type customerDoc struct{ c *customer.Customer }
+
+// MarshalJSON implements json.Marshaler.
+func (d customerDoc) MarshalJSON() ([]byte, error) {
+	c := d.c
+	keys := make([]string, 0, 5+len(c.Visible))
+	keys = append(keys, "id", "version", "created_at", "updated_at", "visible_fields")
 	for _, f := range c.Visible {
-		if f == fidelis.FieldAttributes {
-			attrs := map[string]string{}
-			for k, v := range c.Attributes {
-				attrs[k] = v.Reveal()
-			}
-			m[string(f)] = attrs
-			continue
-		}
-		if v := c.Values[f]; !v.IsZero() {
-			m[string(f)] = v.Reveal()
-		} else {
-			m[string(f)] = nil
+		if !slices.Contains(keys, string(f)) {
+			keys = append(keys, string(f))
 		}
 	}
-	return m
+	slices.Sort(keys)
+	b := make([]byte, 0, 512)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsontext.AppendString(b, k)
+		b = append(b, ':')
+		switch k {
+		case "id":
+			b = jsontext.AppendString(b, string(c.ID))
+		case "version":
+			b = strconv.AppendInt(b, int64(c.Version), 10)
+		case "created_at":
+			b = jsontext.AppendString(b, c.CreatedAt.Format(time.RFC3339Nano))
+		case "updated_at":
+			b = jsontext.AppendString(b, c.UpdatedAt.Format(time.RFC3339Nano))
+		case "visible_fields":
+			b = append(b, '[')
+			for j, f := range c.Visible {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = jsontext.AppendString(b, string(f))
+			}
+			b = append(b, ']')
+		case string(fidelis.FieldAttributes):
+			names := slices.Sorted(maps.Keys(c.Attributes))
+			b = append(b, '{')
+			for j, n := range names {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = jsontext.AppendString(b, n)
+				b = append(b, ':')
+				b = jsontext.AppendString(b, c.Attributes[n].Reveal())
+			}
+			b = append(b, '}')
+		default:
+			if v := c.Values[fidelis.Field(k)]; !v.IsZero() {
+				b = jsontext.AppendString(b, v.Reveal())
+			} else {
+				b = append(b, "null"...)
+			}
+		}
+	}
+	return append(b, '}'), nil
 }
 
 // readInput decodes a customer create or update body. allowVersion admits the "version"
@@ -199,7 +241,7 @@ func (s *Server) handleCustomerList(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	items := make([]map[string]any, len(page.Items))
+	items := make([]customerDoc, len(page.Items))
 	for i, c := range page.Items {
 		items[i] = customerJSON(c)
 	}
@@ -242,7 +284,7 @@ func (s *Server) handleCustomerSearch(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	items := make([]map[string]any, len(found))
+	items := make([]customerDoc, len(found))
 	for i, c := range found {
 		items[i] = customerJSON(c)
 	}
