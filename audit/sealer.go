@@ -128,8 +128,21 @@ func (s *Sealer) now() time.Time {
 	return s.Now().UTC().Truncate(time.Microsecond)
 }
 
-// SealAll seals until nothing is pending (used by commands and tests).
+// Syncer is a SealStore that may hold recorded entries back for a moment (the SQLite
+// audit journal): SyncAudit makes every entry recorded so far sealable.
+type Syncer interface {
+	SyncAudit(ctx context.Context) error
+}
+
+// SealAll seals until nothing is pending (used by commands and tests), every entry
+// recorded before the call included. The background loop (Run) seals what the store has
+// taken in, without hurrying it.
 func (s *Sealer) SealAll(ctx context.Context) (int, error) {
+	if sy, ok := s.Store.(Syncer); ok {
+		if err := sy.SyncAudit(ctx); err != nil {
+			return 0, err
+		}
+	}
 	total := 0
 	for {
 		n, err := s.SealOnce(ctx)

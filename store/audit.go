@@ -246,9 +246,6 @@ const sealLockID = 0x61756469 // "audi"
 // SealTx implements audit.SealStore. SQLite's single writer already serialises sealing;
 // on PostgreSQL a transaction-scoped advisory lock does.
 func (db *DB) SealTx(ctx context.Context, fn func(audit.SealTx) error) error {
-	if err := db.syncAuditJournal(ctx); err != nil {
-		return err
-	}
 	return db.WriteTx(ctx, func(tx *Tx) error {
 		if db.Dialect == Postgres {
 			if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(sealLockID)); err != nil {

@@ -613,6 +613,11 @@ func testRollbackOnError(t *testing.T, open Opener) {
 	checkNothingWritten(t, db, r, ev, er, ae)
 
 	// The same through the audit sealing transaction.
+	// Entries recorded outside a transaction may be held back for a moment (the SQLite
+	// audit journal): sealing sees them once synced.
+	if err := db.SyncAudit(t.Context()); err != nil {
+		t.Fatalf("SyncAudit = %v", err)
+	}
 	err = db.SealTx(t.Context(), func(tx audit.SealTx) error {
 		pending, err := tx.UnsealedEntries(t.Context(), 10)
 		if err != nil {
@@ -720,6 +725,11 @@ func testDuplicateKeys(t *testing.T, open Opener) {
 	more := []audit.Entry{auditEntry(at, "", "a"), auditEntry(at, "", "b")}
 	if err := db.RecordAudit(ctx, more...); err != nil {
 		t.Fatalf("RecordAudit = %v", err)
+	}
+	// Entries recorded outside a transaction may be held back for a moment (the SQLite
+	// audit journal): sealing sees them once synced.
+	if err := db.SyncAudit(ctx); err != nil {
+		t.Fatalf("SyncAudit = %v", err)
 	}
 	err := db.SealTx(ctx, func(tx audit.SealTx) error {
 		pending, err := tx.UnsealedEntries(ctx, 10)
@@ -990,6 +1000,11 @@ func testAuditSealTx(t *testing.T, open Opener) {
 	cp2, cp3 := newCheckpoint(2, at.Add(time.Minute+7*time.Nanosecond)), newCheckpoint(3, at.Add(2*time.Minute))
 	hashes := [][]byte{randomBytes(32), randomBytes(32), randomBytes(32)}
 	var first []audit.Entry
+	// Entries recorded outside a transaction may be held back for a moment (the SQLite
+	// audit journal): sealing sees them once synced.
+	if err := db.SyncAudit(ctx); err != nil {
+		t.Fatalf("SyncAudit = %v", err)
+	}
 	err := db.SealTx(ctx, func(tx audit.SealTx) error {
 		latest, err := tx.LatestCheckpoint(ctx)
 		if err != nil || latest != nil {
