@@ -122,7 +122,9 @@ func (j *auditJournal) append(entries []audit.Entry) error {
 	}
 	j.size += int64(len(buf))
 	j.pending = append(j.pending, entries...)
-	if len(j.pending) >= journalBatch {
+	// Wake the loop for the first entries since the last ingestion (it arms its timer)
+	// and when a batch is full (it ingests at once).
+	if len(j.pending) == len(entries) || len(j.pending) >= journalBatch {
 		select {
 		case j.kick <- struct{}{}:
 		default:
@@ -151,13 +153,23 @@ func (j *auditJournal) sync(ctx context.Context) error {
 
 func (j *auditJournal) loop() {
 	defer close(j.stopped)
+	// The timer runs only while entries are pending: an idle process does not wake up.
 	timer := time.NewTimer(journalInterval)
-	defer timer.Stop()
+	timer.Stop()
+	armed := false
 	for {
 		var waiting []chan error
 		select {
 		case <-timer.C:
+			armed = false
 		case <-j.kick:
+			if !j.full() { // the first entries since the last ingestion: ingest them in time
+				if !armed {
+					timer.Reset(journalInterval)
+					armed = true
+				}
+				continue
+			}
 		case done := <-j.syncs:
 			waiting = append(waiting, done)
 		case <-j.stop:
@@ -182,9 +194,24 @@ func (j *auditJournal) loop() {
 		for _, w := range waiting {
 			w <- err
 		}
-		timer.Reset(journalInterval)
+		// Entries written meanwhile, or kept after a failure, wait for the next round.
+		if pending := j.pendingCount() > 0; pending && !armed {
+			timer.Reset(journalInterval)
+			armed = true
+		} else if !pending && armed {
+			timer.Stop()
+			armed = false
+		}
 	}
 }
+
+func (j *auditJournal) pendingCount() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.pending)
+}
+
+func (j *auditJournal) full() bool { return j.pendingCount() >= journalBatch }
 
 // ingest writes the pending entries to audit_entries with the journal's new offset, in one
 // transaction; on failure they stay pending for the next attempt.

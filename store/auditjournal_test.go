@@ -268,3 +268,32 @@ func TestAuditJournal_RestartsEmptyWhenLarge(t *testing.T) {
 		t.Fatalf("entries = %d; want 35", n)
 	}
 }
+
+// TestAuditJournal_IngestedWithoutAsking_P4: entries reach audit_entries on the loop's own
+// timer, with nobody syncing, after an idle start.
+func TestAuditJournal_IngestedWithoutAsking_P4(t *testing.T) {
+	db, err := OpenSQLite(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	time.Sleep(3 * journalInterval) // idle: the timer is not armed
+	for round := range 2 {
+		if err := db.RecordAudit(t.Context(), journalEntry(round)); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		for try := 0; try < 200; try++ { // up to 2 s, 100 times the interval
+			if err := db.read.QueryRow(`SELECT COUNT(*) FROM audit_entries`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == round+1 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n != round+1 {
+			t.Fatalf("round %d: audit_entries holds %d entries; want %d without any sync", round, n, round+1)
+		}
+	}
+}
