@@ -257,12 +257,13 @@ func TestBatch_SameAsOrderByOrder_L3_L5_L7(t *testing.T) {
 			return m
 		}
 		var first []modelOrder
-		for range loyalty.BatchChunk + 50 { // more than one chunk
+		e.svc.BatchChunk = 100
+		for range 2*e.svc.BatchChunk + 50 { // several chunks
 			first = append(first, newOrder())
 		}
 		// Keys repeated within the batch: an error for the second, which the order-by-order
 		// path never sees.
-		for _, i := range []int{17, 101, loyalty.BatchChunk + 20} {
+		for _, i := range []int{17, 101, 2*e.svc.BatchChunk + 20} {
 			dup := newOrder()
 			dup.in.Key, dup.want, dup.single = first[i].in.Key, "error:idempotency_key_repeated", false
 			first = append(first, dup)

@@ -49,6 +49,9 @@ type Service struct {
 	// ReferralBaseURL is the join page referral links point to ("https://shop.example/join");
 	// "" gives the relative "/join".
 	ReferralBaseURL string
+	// BatchChunk is how many orders of a till batch one transaction records; 0 means
+	// DefaultBatchChunk (the whole batch).
+	BatchChunk int
 }
 
 func (s *Service) now() time.Time { return fidelis.UTC(s.Now()) }
