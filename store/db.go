@@ -59,6 +59,7 @@ type DB struct {
 	auditQ    chan auditRequest
 	auditDone chan struct{}
 	journal   *auditJournal // SQLite: audit entries of reads (see auditjournal.go)
+	ckpt      *checkpointer // SQLite: WAL checkpoints off the writer's path (see checkpoint.go)
 	closing   chan struct{}
 	closeOnce sync.Once
 }
@@ -71,12 +72,13 @@ const DatabaseFile = "fidelis.db"
 // sqlitePragmas are applied on every connection. secure_delete overwrites deleted content
 // with zeros, without which erased key bytes would linger in free pages: crypto-shredding
 // depends on it. synchronous=NORMAL in WAL mode is durable across application crashes
-// and loses at most the last transactions on power loss. A larger automatic-checkpoint
-// threshold (8192 pages, 32 MiB of WAL) lets pages written twice in a row (an audit entry,
-// then its sealing) be copied back once; erasures checkpoint at once (see Tx.truncateWAL).
+// and loses at most the last transactions on power loss. The WAL is copied back into the
+// database by a background checkpointer (checkpoint.go), not by the commit that fills it:
+// the automatic checkpoint stays as a backstop at 32768 pages (128 MiB of WAL), which the
+// checkpointer keeps the WAL far below; erasures checkpoint at once (see Tx.truncateWAL).
 // temp_store(MEMORY) keeps sort spills, which may hold ciphertext, off the disk.
 const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
-	"&_pragma=foreign_keys(ON)&_pragma=secure_delete(ON)&_pragma=cache_size(-16384)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(8192)&_time_format=sqlite"
+	"&_pragma=foreign_keys(ON)&_pragma=secure_delete(ON)&_pragma=cache_size(-16384)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(32768)&_time_format=sqlite"
 
 // uriEscaper escapes the characters that end the path part of an SQLite URI filename.
 var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
@@ -113,6 +115,10 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	r.SetMaxIdleConns(n)
 	db := &DB{Dialect: SQLite, write: w, read: r, path: path, closing: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if db.ckpt, err = startCheckpointer(uri+"?"+sqlitePragmas, db.closing); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -168,6 +174,9 @@ func (db *DB) Close() error {
 	db.auditOnce.Do(func() {}) // no writer may start after this
 	if db.auditDone != nil {
 		<-db.auditDone
+	}
+	if db.ckpt != nil {
+		db.ckpt.stop()
 	}
 	for _, m := range []*sync.Map{&db.writeStmts, &db.readStmts} {
 		m.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
@@ -359,6 +368,8 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *sync.Map, opts *sql.
 		err = translate(err)
 	} else if err = tx.Commit(); err != nil {
 		err = translate(fmt.Errorf("store: commit: %w", err))
+	} else if pool == db.write && db.ckpt != nil {
+		db.ckpt.wake()
 	}
 	if len(t.unprepared) > 0 {
 		db.prepare(pool, stmts, t.unprepared)
