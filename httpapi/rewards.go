@@ -421,13 +421,20 @@ func (s *Server) handleOrderBatch(w http.ResponseWriter, r *http.Request) error 
 	if len(bytes.TrimSpace(body)) == 0 {
 		return malformed("the request body is empty; a JSON object is expected")
 	}
-	obj, err := decodeObject(body, "the request body")
-	if err != nil {
-		return err
-	}
-	var items []json.RawMessage
-	if err := decodeMembers(obj, map[string]any{"orders": &items}, "orders"); err != nil {
-		return err
+	items, fast := fastBatch(body)
+	if !fast {
+		obj, err := decodeObject(body, "the request body")
+		if err != nil {
+			return err
+		}
+		var raws []json.RawMessage
+		if err := decodeMembers(obj, map[string]any{"orders": &raws}, "orders"); err != nil {
+			return err
+		}
+		items = make([][]byte, len(raws))
+		for i, raw := range raws {
+			items[i] = raw
+		}
 	}
 	if len(items) == 0 || len(items) > loyalty.MaxBatchOrders {
 		return fidelis.Invalid(fidelis.FieldError{Field: "orders", Rule: "out_of_range", Message: fmt.Sprintf("a batch has 1 to %d orders", loyalty.MaxBatchOrders)})
@@ -438,24 +445,13 @@ func (s *Server) handleOrderBatch(w http.ResponseWriter, r *http.Request) error 
 	decodeErr := map[int]error{}
 	keys := map[int]string{}
 	for i, raw := range items {
-		var in loyalty.OrderInput
-		var customer string
-		spec := map[string]any{"idempotency_key": &in.Key, "programme_id": &in.Programme, "customer_id": &customer, "ordered_at": &in.OrderedAt, "channel": &in.Channel,
-			"store": &in.Store, "currency": &in.Currency, "lines": &in.Lines}
-		o, err := decodeObject(raw, fmt.Sprintf("orders.%d", i))
-		if err == nil {
-			err = decodeMembers(o, spec, "idempotency_key", "programme_id", "customer_id", "ordered_at", "channel", "store", "currency", "lines")
-		}
-		if err == nil {
-			in.Customer, err = fidelis.ParseCustomerID(customer)
-		}
-		var ks string
-		if json.Unmarshal(o["idempotency_key"], &ks) == nil {
-			keys[i] = ks
-		}
-		if err != nil {
-			decodeErr[i] = err
-			continue
+		in, ok := fastOrder(raw)
+		if !ok {
+			var err error
+			if in, keys[i], err = strictOrder(raw, i); err != nil {
+				decodeErr[i] = err
+				continue
+			}
 		}
 		orders = append(orders, in)
 		index = append(index, i)
