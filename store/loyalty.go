@@ -291,9 +291,16 @@ func (t *Tx) GetLedgerTx(ctx context.Context, id string) (*loyalty.Transaction, 
 	return txs[0], nil
 }
 
+// Ledger lookups that must follow an index (loyalty_transactions_programme and
+// loyalty_transactions_reference), not read the whole programme: TestLedgerLookups_Indexed.
+const (
+	ledgerPageSQL     = `SELECT ` + ledgerColumns + ` FROM loyalty_transactions WHERE programme_id = ? AND id > ? ORDER BY id LIMIT ?`
+	txsByReferenceSQL = `SELECT ` + ledgerColumns + ` FROM loyalty_transactions WHERE programme_id = ? AND reference = ? ORDER BY id`
+)
+
 // LedgerTxs implements loyalty.Tx.
 func (t *Tx) LedgerTxs(ctx context.Context, programme, after string, limit int) ([]*loyalty.Transaction, error) {
-	return t.ledgerTxs(ctx, `SELECT `+ledgerColumns+` FROM loyalty_transactions WHERE programme_id = ? AND id > ? ORDER BY id LIMIT ?`, programme, after, limit)
+	return t.ledgerTxs(ctx, ledgerPageSQL, programme, after, limit)
 }
 
 // MemberHistory implements loyalty.Tx.
@@ -306,7 +313,7 @@ func (t *Tx) MemberHistory(ctx context.Context, customer fidelis.CustomerID, bef
 
 // TxsByReference implements loyalty.Tx.
 func (t *Tx) TxsByReference(ctx context.Context, programme, reference string) ([]*loyalty.Transaction, error) {
-	return t.ledgerTxs(ctx, `SELECT `+ledgerColumns+` FROM loyalty_transactions WHERE programme_id = ? AND reference = ? ORDER BY id`, programme, reference)
+	return t.ledgerTxs(ctx, txsByReferenceSQL, programme, reference)
 }
 
 // MemberPoints implements loyalty.Tx.
