@@ -59,8 +59,8 @@ func newBatchFixture(b *testing.B, be fidelistest.Backend, members int) *batchFi
 	if a.Config.DBURL == "" {
 		// The rest of Fidelis's connection settings, so that the bare writes pay what the
 		// API's pay: foreign keys checked (postings and lots cite their transaction), the
-		// same page cache and WAL checkpoint threshold.
-		fidelistest.MustExec(b, f.raw, "PRAGMA foreign_keys=ON", "PRAGMA cache_size=-16384", "PRAGMA wal_autocheckpoint=8192")
+		// same page cache.
+		fidelistest.MustExec(b, f.raw, "PRAGMA foreign_keys=ON", "PRAGMA cache_size=-16384")
 	}
 	till := app.SystemContext(context.Background(), "till", fidelis.RoleLoyaltyManager)
 	for i := range members {
