@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,10 @@ const checkpointDelay = 200 * time.Millisecond
 // stays small (readers look frames up in it), and an idle process does not wake: the loop
 // waits for a write.
 type checkpointer struct {
+	// mu keeps this process's checkpoints apart: SQLite refuses a checkpoint while another
+	// runs, without waiting (PRAGMA wal_checkpoint then reports busy and does nothing), and
+	// a TRUNCATE checkpoint after an erasure must not be lost to a PASSIVE one.
+	mu      sync.Mutex
 	conn    *sql.DB
 	pending chan struct{} // a write since the last checkpoint (capacity 1)
 	closing <-chan struct{}
@@ -61,7 +66,9 @@ func (c *checkpointer) loop() {
 		}
 		// Best effort: a failed checkpoint leaves the frames in the WAL, where readers
 		// find them, for the next one (or the automatic backstop).
+		c.mu.Lock()
 		_, _ = c.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+		c.mu.Unlock()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,4 +44,40 @@ func TestCheckpointer_CopiesCommitsIntoTheDatabaseFile(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("the committed row never reached the database file: no checkpoint ran")
+}
+
+// TestCheckpoint_NeverSkippedForTheBackgroundOne: a checkpoint asked for (after an erasure,
+// R-8, or by Checkpoint) while the background checkpointer runs one would be refused by
+// SQLite without waiting, leaving the WAL, and any erased bytes in it, in place. Asked for
+// again and again at the moment the background one starts, it must always truncate the WAL.
+func TestCheckpoint_NeverSkippedForTheBackgroundOne_R8(t *testing.T) {
+	dir := t.TempDir()
+	db, err := OpenSQLite(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	if err := db.WriteTx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `CREATE TABLE checkpoint_probe (v TEXT NOT NULL)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wal := filepath.Join(dir, DatabaseFile+"-wal")
+	for i := range 30 {
+		if err := db.WriteTx(ctx, func(tx *Tx) error {
+			_, err := tx.exec(ctx, `INSERT INTO checkpoint_probe (v) VALUES (?)`, strings.Repeat("x", 20000))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(checkpointDelay + time.Duration(i%6)*200*time.Microsecond) // when the background one starts
+		if err := db.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := os.Stat(wal); err != nil || st.Size() != 0 {
+			t.Fatalf("round %d: WAL after Checkpoint: %v, %v; want it truncated to 0 bytes", i, st.Size(), err)
+		}
+	}
 }

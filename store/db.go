@@ -196,6 +196,16 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 	if db.Dialect != SQLite {
 		return nil
 	}
+	return db.checkpointTruncate(ctx)
+}
+
+// checkpointTruncate copies the whole WAL back into the database and truncates it, never
+// at the same time as the background checkpointer (SQLite would skip one of the two).
+func (db *DB) checkpointTruncate(ctx context.Context) error {
+	if db.ckpt != nil {
+		db.ckpt.mu.Lock()
+		defer db.ckpt.mu.Unlock()
+	}
 	_, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	return err
 }
@@ -377,7 +387,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *sync.Map, opts *sql.
 	if err == nil && t.truncateWAL && db.Dialect == SQLite {
 		// Best effort: with readers active the WAL cannot be truncated now; the next
 		// checkpoint overwrites it.
-		_, _ = db.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_checkpoint(TRUNCATE)")
+		_ = db.checkpointTruncate(context.WithoutCancel(ctx))
 	}
 	return err
 }
