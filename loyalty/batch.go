@@ -57,8 +57,9 @@ type BatchResult struct {
 //     batch), one transaction per chunk (see placeChunk): computed in memory and written a
 //     few statements per table; when that write fails, the transaction is rolled back and
 //     the chunk written again order by order, each in a savepoint, so that one failure
-//     leaves its neighbours untouched. Orders are taken by member (programme, then customer ID; a member's orders
-//     in batch order), so concurrent batches lock members in the same order.
+//     leaves its neighbours untouched. Orders are taken by member (programme, then
+//     customer ID; a member's orders in batch order), so concurrent batches lock members
+//     in the same order.
 //   - If a chunk's transaction itself fails (the database is unavailable), every order of
 //     that chunk is an error and none of them is stored; other chunks are unaffected.
 //     Since nothing was stored under their keys, the till retries them with the same keys.
