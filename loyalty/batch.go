@@ -97,36 +97,12 @@ func (s *Service) PlaceOrders(ctx context.Context, p fidelis.Purpose, orders []O
 		}
 		keys[in.Key] = true
 	}
-	// P-3, R-10: the lawfulness of processing each member, decided once per member.
-	if s.Lawfulness != nil {
-		if err := s.batchLawful(ctx, p, orders, res); err != nil {
-			return nil, err
-		}
+	reqs := make([]orderRequest, len(orders))
+	for i, in := range orders {
+		reqs[i] = orderRequest{ctx: ctx, p: p, in: in} // one request: origin 0
 	}
-	profiles, err := s.batchProfiles(ctx, orders, res)
-	if err != nil {
-		return nil, err
-	}
-	var pending []int
-	for i := range orders {
-		if res[i].Status != BatchError {
-			pending = append(pending, i)
-		}
-	}
-	// Members are locked in one order (programme, then customer) by every batch, so that two
-	// batches sharing members never deadlock; a member's own orders keep the batch's order.
-	slices.SortStableFunc(pending, func(a, b int) int {
-		if c := strings.Compare(orders[a].Programme, orders[b].Programme); c != 0 {
-			return c
-		}
-		return strings.Compare(string(orders[a].Customer), string(orders[b].Customer))
-	})
-	size := s.BatchChunk
-	if size <= 0 {
-		size = DefaultBatchChunk
-	}
-	for chunk := range slices.Chunk(pending, size) {
-		s.placeChunk(ctx, p, orders, chunk, profiles, res, now)
+	if err := s.placeRequests(ctx, reqs, res, now); err != nil {
+		return nil, fmt.Errorf("loyalty.PlaceOrders: %w", err)
 	}
 	for _, r := range res {
 		if r.Status == BatchReplayed {
@@ -138,89 +114,181 @@ func (s *Service) PlaceOrders(ctx context.Context, p fidelis.Purpose, orders []O
 			r.Order = first
 		}
 	}
+	for _, r := range res {
+		if r.Status == BatchError {
+			r.Err = fmt.Errorf("loyalty.PlaceOrders: %w", r.Err)
+		}
+	}
 	return res, nil
 }
 
-// batchLawful makes the lawfulness decision for each member of the orders not refused yet
-// (from one read of their states when the decision supports it), fails the orders of
-// members it refuses and audits each refusal once.
-func (s *Service) batchLawful(ctx context.Context, p fidelis.Purpose, orders []OrderInput, res []*BatchResult) error {
-	var ids []fidelis.CustomerID
-	seen := map[fidelis.CustomerID]bool{}
-	for i, in := range orders {
-		if res[i].Status != BatchError && !seen[in.Customer] {
-			seen[in.Customer] = true
-			ids = append(ids, in.Customer)
+// orderRequest is one order to place, with the context of the request that brought it:
+// its actor (the Idempotency-Key's scope, the audit entry's actor) and request ID. A till
+// batch's orders share one; orders placed concurrently through PlaceOrder and written
+// together (group.go) each keep their own.
+type orderRequest struct {
+	ctx context.Context
+	p   fidelis.Purpose
+	in  OrderInput
+	// origin numbers the request the order came from: 0 for every order of a batch, each
+	// order's own position in a group. A refusal is audited once per member and origin.
+	origin int
+}
+
+// placeRequests places the requests whose result res does not already hold an error:
+// the lawfulness of processing each member (P-3, R-10) and the profiles eligibility
+// conditions need, each decided or read once per member, then the orders written by
+// member, in chunks of Service.BatchChunk, one transaction each (placeChunk), under ctx.
+// Each outcome goes into res; the error is one that leaves every request undecided (an
+// audit entry of a refusal could not be stored).
+func (s *Service) placeRequests(ctx context.Context, reqs []orderRequest, res []*BatchResult, now time.Time) error {
+	if s.Lawfulness != nil {
+		if err := s.batchLawful(ctx, reqs, res); err != nil {
+			return err
 		}
 	}
-	if len(ids) == 0 {
-		return nil
+	profiles, err := s.batchProfiles(ctx, reqs, res)
+	if err != nil {
+		return err
 	}
-	var lawful map[fidelis.CustomerID]error
-	if bl, ok := s.Lawfulness.(privacy.BatchLawfulness); ok {
-		var err error
-		if lawful, err = bl.LawfulEach(ctx, p, ids); err != nil {
-			// No decision could be made: nothing is recorded, each order says why.
-			lawful = map[fidelis.CustomerID]error{}
-			for _, id := range ids {
-				lawful[id] = err
+	var pending []int
+	for i := range reqs {
+		if res[i].Status != BatchError {
+			pending = append(pending, i)
+		}
+	}
+	// Members are locked in one order (programme, then customer) by every transaction that
+	// locks several, so that two sharing members never deadlock; a member's own orders keep
+	// their order.
+	slices.SortStableFunc(pending, func(a, b int) int {
+		if c := strings.Compare(reqs[a].in.Programme, reqs[b].in.Programme); c != 0 {
+			return c
+		}
+		return strings.Compare(string(reqs[a].in.Customer), string(reqs[b].in.Customer))
+	})
+	size := s.BatchChunk
+	if size <= 0 {
+		size = DefaultBatchChunk
+	}
+	for chunk := range slices.Chunk(pending, size) {
+		s.placeChunk(ctx, reqs, chunk, profiles, res, now)
+	}
+	return nil
+}
+
+// batchLawful makes the lawfulness decision for each member of the requests not refused
+// yet (from one read of their states per purpose when the decision supports it), fails
+// the requests of members it refuses and audits each refusal once per request context.
+func (s *Service) batchLawful(ctx context.Context, reqs []orderRequest, res []*BatchResult) error {
+	type decision struct {
+		p  fidelis.Purpose
+		id fidelis.CustomerID
+	}
+	type refusal struct {
+		decision
+		origin int
+	}
+	var purposes []fidelis.Purpose
+	ids := map[fidelis.Purpose][]fidelis.CustomerID{}
+	seen := map[decision]bool{}
+	for i, r := range reqs {
+		d := decision{r.p, r.in.Customer}
+		if res[i].Status == BatchError || seen[d] {
+			continue
+		}
+		seen[d] = true
+		if ids[r.p] == nil {
+			purposes = append(purposes, r.p)
+		}
+		ids[r.p] = append(ids[r.p], r.in.Customer)
+	}
+	lawful := map[decision]error{}
+	for _, p := range purposes {
+		each, err := s.lawfulEach(ctx, p, ids[p])
+		for _, id := range ids[p] {
+			if err != nil {
+				// No decision could be made: nothing is recorded, each order says why.
+				lawful[decision{p, id}] = err
+			} else {
+				lawful[decision{p, id}] = each[id]
 			}
-		}
-	} else {
-		lawful = make(map[fidelis.CustomerID]error, len(ids))
-		for _, id := range ids {
-			lawful[id] = s.Lawfulness.Lawful(ctx, p, id)
 		}
 	}
 	var denied []audit.Entry
-	for _, id := range ids {
-		if e := fidelis.AsError(lawful[id]); e != nil && e.Code == fidelis.EFORBIDDEN {
-			denied = append(denied, s.Audit.Entry(ctx, audit.Event{Action: ActOrder, Subject: string(id), Purpose: p, Outcome: audit.OutcomeDenied, Reason: e.Reason}))
-		}
-	}
-	for i, in := range orders {
+	audited := map[refusal]bool{}
+	for i, r := range reqs {
 		if res[i].Status == BatchError {
 			continue
 		}
-		if err := lawful[in.Customer]; err != nil {
-			res[i].Status, res[i].Err = BatchError, err
+		d := decision{r.p, r.in.Customer}
+		err := lawful[d]
+		if err == nil {
+			continue
+		}
+		res[i].Status, res[i].Err = BatchError, err
+		if e := fidelis.AsError(err); e != nil && e.Code == fidelis.EFORBIDDEN && !audited[refusal{d, r.origin}] {
+			audited[refusal{d, r.origin}] = true
+			denied = append(denied, s.Audit.Entry(r.ctx, audit.Event{Action: ActOrder, Subject: string(r.in.Customer), Purpose: r.p, Outcome: audit.OutcomeDenied, Reason: e.Reason}))
 		}
 	}
 	if len(denied) > 0 {
 		if err := s.Store.RecordAudit(ctx, denied...); err != nil {
-			return fmt.Errorf("loyalty.PlaceOrders: audit: %w", err)
+			return fmt.Errorf("audit: %w", err)
 		}
 	}
 	return nil
 }
 
+// lawfulEach decides the lawfulness of processing each of ids under p, in one read when
+// s.Lawfulness supports it.
+func (s *Service) lawfulEach(ctx context.Context, p fidelis.Purpose, ids []fidelis.CustomerID) (map[fidelis.CustomerID]error, error) {
+	if bl, ok := s.Lawfulness.(privacy.BatchLawfulness); ok {
+		return bl.LawfulEach(ctx, p, ids)
+	}
+	out := make(map[fidelis.CustomerID]error, len(ids))
+	for _, id := range ids {
+		out[id] = s.Lawfulness.Lawful(ctx, p, id)
+	}
+	return out, nil
+}
+
 // batchProfiles reads, once per member, the profile the orders' eligibility conditions
-// need (only for members with an order under a rule that has conditions).
-func (s *Service) batchProfiles(ctx context.Context, orders []OrderInput, res []*BatchResult) (map[fidelis.CustomerID]Profile, error) {
+// need (only for members with an order under a rule that has conditions), under the
+// context of the first request that needs it. A customer who is not a member has none.
+func (s *Service) batchProfiles(ctx context.Context, reqs []orderRequest, res []*BatchResult) (map[fidelis.CustomerID]Profile, error) {
 	out := map[fidelis.CustomerID]Profile{}
 	if s.Profiles == nil {
 		return out, nil
 	}
 	rules := map[string][]*Rule{}
-	for i, in := range orders {
+	for i, r := range reqs {
+		in := r.in
 		if res[i].Status == BatchError {
 			continue
 		}
 		all, ok := rules[in.Programme]
 		if !ok {
 			if err := s.Store.Read(ctx, func(tx Tx) (err error) { all, err = tx.Rules(ctx, in.Programme); return err }); err != nil {
-				return nil, fmt.Errorf("loyalty.PlaceOrders: %w", err)
+				return nil, err
 			}
 			rules[in.Programme] = all
 		}
 		if _, done := out[in.Customer]; done {
 			continue
 		}
-		for _, r := range rulesAt(all, in.OrderedAt) {
-			if len(r.Countries) > 0 || r.MinAge > 0 {
-				pr, err := s.Profiles(ctx, in.Customer)
+		for _, rule := range rulesAt(all, in.OrderedAt) {
+			if len(rule.Countries) > 0 || rule.MinAge > 0 {
+				// Only a member's profile is read for the loyalty purpose: another customer's
+				// order is refused as not a member's by the write.
+				err := s.Store.Read(ctx, func(tx Tx) error { _, err := tx.GetMember(ctx, in.Programme, in.Customer, false); return err })
+				if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
+					break
+				} else if err != nil {
+					return nil, err
+				}
+				pr, err := s.Profiles(r.ctx, in.Customer)
 				if err != nil {
-					res[i].Status, res[i].Err = BatchError, err
+					res[i].Status, res[i].Err = BatchError, fmt.Errorf("profile: %w", err)
 					break
 				}
 				out[in.Customer] = pr
@@ -254,7 +322,7 @@ type batchOutcome struct {
 // its neighbours untouched. (No savepoint wraps the bulk write: on SQLite a savepoint
 // copies every page the write touches into a sub-journal, a sixth of the bulk write's
 // cost, to spare a rollback that almost never happens.)
-func (s *Service) placeChunk(ctx context.Context, p fidelis.Purpose, orders []OrderInput, idx []int, profiles map[fidelis.CustomerID]Profile, res []*BatchResult, now time.Time) {
+func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int, profiles map[fidelis.CustomerID]Profile, res []*BatchResult, now time.Time) {
 	outcomes := make([]batchOutcome, len(idx))
 	bulkFailed := false
 	write := func(tx Tx) error {
@@ -264,7 +332,7 @@ func (s *Service) placeChunk(ctx context.Context, p fidelis.Purpose, orders []Or
 		members := map[string][]fidelis.CustomerID{} // by programme
 		var programmes []string
 		for _, i := range idx {
-			in := orders[i]
+			in := reqs[i].in
 			if _, ok := envs[in.Programme]; !ok {
 				env, err := loadOrderEnv(ctx, tx, in.Programme)
 				if err != nil && fidelis.ErrorCode(err) != fidelis.ENOTFOUND {
@@ -290,7 +358,7 @@ func (s *Service) placeChunk(ctx context.Context, p fidelis.Purpose, orders []Or
 		}
 		var bulk, single []int // positions in idx
 		for j, i := range idx {
-			switch env := envs[orders[i].Programme]; {
+			switch env := envs[reqs[i].in.Programme]; {
 			case env == nil:
 				outcomes[j].err = programmeNotFound()
 			case len(env.schedules) > 0 || len(env.policies) > 0:
@@ -305,17 +373,18 @@ func (s *Service) placeChunk(ctx context.Context, p fidelis.Purpose, orders []Or
 			single = append(single, bulk...)
 			slices.Sort(single)
 		} else if len(bulk) > 0 {
-			if err := s.placeBulk(ctx, tx, p, envs, locked, orders, idx, bulk, profiles, outcomes, deferred, now); err != nil {
+			if err := s.placeBulk(ctx, tx, envs, locked, reqs, idx, bulk, profiles, outcomes, deferred, now); err != nil {
 				return &bulkError{err}
 			}
 		}
 		for _, j := range single {
-			in := orders[idx[j]]
+			r := reqs[idx[j]]
+			in := r.in
 			o := &Order{ID: fidelis.NewID("lod", now), Programme: in.Programme, Customer: in.Customer, OrderedAt: in.OrderedAt, Channel: in.Channel,
 				Store: in.Store, Currency: in.Currency, Lines: in.Lines, CreatedAt: now}
 			oc := &outcomes[j]
 			oc.err = tx.Nested(ctx, func() (err error) {
-				oc.out, oc.prev, err = s.placeIn(ctx, tx, envs[in.Programme], p, in, o, profiles[in.Customer], now)
+				oc.out, oc.prev, err = s.placeIn(r.ctx, tx, envs[in.Programme], r.p, in, o, profiles[in.Customer], now)
 				return err
 			})
 		}
@@ -336,9 +405,9 @@ func (s *Service) placeChunk(ctx context.Context, p fidelis.Purpose, orders []Or
 		r, oc := res[i], outcomes[j]
 		switch {
 		case err != nil:
-			r.Status, r.Err = BatchError, fmt.Errorf("loyalty.PlaceOrders: %w", err)
+			r.Status, r.Err = BatchError, err
 		case oc.err != nil:
-			r.Status, r.Err = BatchError, fmt.Errorf("loyalty.PlaceOrders: %w", oc.err)
+			r.Status, r.Err = BatchError, oc.err
 		case oc.prev != "":
 			r.Status, r.Order = BatchReplayed, &OrderResult{Order: &Order{ID: oc.prev}}
 		default:
@@ -356,16 +425,26 @@ func (s *Service) placeChunk(ctx context.Context, p fidelis.Purpose, orders []Or
 // is an outcome like any other and writes nothing. The error is that of the write: part of
 // it may be stored, so the caller must roll the transaction back, and no outcome of pos
 // holds.
-func (s *Service) placeBulk(ctx context.Context, tx Tx, p fidelis.Purpose, envs map[string]*orderEnv, locked map[string]map[fidelis.CustomerID]*Member,
-	orders []OrderInput, idx, pos []int, profiles map[fidelis.CustomerID]Profile, outcomes []batchOutcome, deferred *deferredWrites, now time.Time) error {
-	actor, _ := fidelis.ActorFrom(ctx)
-	keys := make([]string, len(pos))
+func (s *Service) placeBulk(ctx context.Context, tx Tx, envs map[string]*orderEnv, locked map[string]map[fidelis.CustomerID]*Member,
+	reqs []orderRequest, idx, pos []int, profiles map[fidelis.CustomerID]Profile, outcomes []batchOutcome, deferred *deferredWrites, now time.Time) error {
+	// Keys are scoped by actor: one read of the keys already used per actor.
+	scopes := make([]string, len(pos))
+	var scopeOrder []string
+	keys := map[string][]string{}
 	for k, j := range pos {
-		keys[k] = orders[idx[j]].Key
+		scopes[k] = scopeOf(reqs[idx[j]].ctx)
+		if keys[scopes[k]] == nil {
+			scopeOrder = append(scopeOrder, scopes[k])
+		}
+		keys[scopes[k]] = append(keys[scopes[k]], reqs[idx[j]].in.Key)
 	}
-	used, err := tx.LoyaltyKeysOf(ctx, actor.String(), keys)
-	if err != nil {
-		return err
+	used := map[string]map[string]*Idempotency{}
+	for _, scope := range scopeOrder {
+		u, err := tx.LoyaltyKeysOf(ctx, scope, keys[scope])
+		if err != nil {
+			return err
+		}
+		used[scope] = u
 	}
 	type member struct {
 		m    *Member
@@ -381,10 +460,11 @@ func (s *Service) placeBulk(ctx context.Context, tx Tx, p fidelis.Purpose, envs 
 		entries []audit.Entry
 		events  []*Event
 	)
-	for _, j := range pos {
-		in, oc := orders[idx[j]], &outcomes[j]
+	for k, j := range pos {
+		r, oc := reqs[idx[j]], &outcomes[j]
+		in := r.in
 		hash := requestHash("order", in)
-		if prev := used[in.Key]; prev != nil {
+		if prev := used[scopes[k]][in.Key]; prev != nil {
 			oc.prev, oc.err = replayOf(prev, hash)
 			continue
 		}
@@ -426,11 +506,11 @@ func (s *Service) placeBulk(ctx context.Context, tx Tx, p fidelis.Purpose, envs 
 		}
 		*w.m = next
 		oc.out = out
-		claims = append(claims, &Idempotency{Scope: actor.String(), Key: in.Key, RequestHash: hash, Programme: in.Programme, Result: o.ID, CreatedAt: now})
+		claims = append(claims, &Idempotency{Scope: scopes[k], Key: in.Key, RequestHash: hash, Programme: in.Programme, Result: o.ID, CreatedAt: now})
 		placed = append(placed, o)
 		txs = append(txs, out.Transactions...)
 		lots = append(lots, earned...)
-		entries = append(entries, s.Audit.Entry(ctx, auditEvent(ActOrder, in.Customer, p)))
+		entries = append(entries, s.Audit.Entry(r.ctx, auditEvent(ActOrder, in.Customer, r.p)))
 		events = append(events, s.event("loyalty.order_recorded", string(in.Customer), map[string]any{"programme_id": in.Programme, "customer_id": in.Customer, "order_id": o.ID}))
 	}
 	balances := make([]BalanceUpdate, len(touched))

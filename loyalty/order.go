@@ -123,8 +123,14 @@ func (in *OrderInput) validate(now time.Time) error {
 // PlaceOrder records a member's purchase and earns points under each of the programme's
 // rules that covers it (L-3): one transaction per rule, citing the rule version and the
 // terms version that apply to the member, with the reason in French and English.
+//
+// The order is written exactly as an order of a till batch (PlaceOrders), together with
+// the orders other callers place meanwhile (group.go): its own key, lawfulness decision,
+// audit entry, event and outcome, answered once its transaction has committed.
 func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInput) (*OrderResult, error) {
-	if err := s.authorize(ctx, p, fidelis.ActionUpdate, ActOrder, in.Customer); err != nil {
+	// The role and purpose now; the lawfulness of processing the member (P-3, R-10) is
+	// decided by the group that writes the order, from one read for all its members.
+	if err := s.permit(ctx, p, fidelis.ActionUpdate, ActOrder, in.Customer, false); err != nil {
 		return nil, err
 	}
 	if !fidelis.ValidID("lpg", in.Programme) {
@@ -138,55 +144,14 @@ func (s *Service) PlaceOrder(ctx context.Context, p fidelis.Purpose, in OrderInp
 	if err := ValidKey(in.Key); err != nil {
 		return nil, err
 	}
-	o := &Order{ID: fidelis.NewID("lod", now), Programme: in.Programme, Customer: in.Customer, OrderedAt: in.OrderedAt, Channel: in.Channel,
-		Store: in.Store, Currency: in.Currency, Lines: in.Lines, CreatedAt: now}
-	// Everything the write transaction does not need to lock is read before it: the
-	// programme (never changed once created), the terms, rules, tier schedules and referral
-	// policies (append-only versions), so the single writer (SQLite) or the member lock
-	// (PostgreSQL) is held for the writes only; placeIn reads again a terms version the
-	// member accepted meanwhile. Eligibility needs the member's country and birth date only
-	// when a rule sets conditions; they are read (and the read audited) before the write.
-	var env *orderEnv
-	if err := s.Store.Read(ctx, func(tx Tx) (err error) {
-		if env, err = loadOrderEnv(ctx, tx, in.Programme); err != nil {
-			return err
-		}
-		if _, err := tx.GetMember(ctx, in.Programme, in.Customer, false); err != nil {
-			if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
-				return notMember()
-			}
-			return err
-		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("loyalty.PlaceOrder: %w", err)
+	r := s.place(orderRequest{ctx: ctx, p: p, in: in})
+	switch r.Status {
+	case BatchCreated:
+		return r.Order, nil
+	case BatchReplayed:
+		return s.orderResult(ctx, r.Order.Order.ID, true)
 	}
-	if env.prog.Currency != in.Currency {
-		return nil, invalid("currency", "mismatch", "must be the programme's currency, "+env.prog.Currency)
-	}
-	var profile Profile
-	for _, r := range rulesAt(env.rules, in.OrderedAt) {
-		if (len(r.Countries) > 0 || r.MinAge > 0) && s.Profiles != nil {
-			var err error
-			if profile, err = s.Profiles(ctx, in.Customer); err != nil {
-				return nil, fmt.Errorf("loyalty.PlaceOrder: profile: %w", err)
-			}
-			break
-		}
-	}
-	var out *OrderResult
-	var prev string
-	err := s.Store.Write(ctx, func(tx Tx) (err error) {
-		out, prev, err = s.placeIn(ctx, tx, env, p, in, o, profile, now)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("loyalty.PlaceOrder: %w", err)
-	}
-	if prev != "" {
-		return s.orderResult(ctx, prev, true)
-	}
-	return out, nil
+	return nil, fmt.Errorf("loyalty.PlaceOrder: %w", r.Err)
 }
 
 // orderEnv is what placing orders of one programme reads once per write transaction.

@@ -52,6 +52,8 @@ type Service struct {
 	// BatchChunk is how many orders of a till batch one transaction records; 0 means
 	// DefaultBatchChunk (the whole batch).
 	BatchChunk int
+
+	group orderGroup // concurrent PlaceOrder calls written together (group.go)
 }
 
 func (s *Service) now() time.Time { return fidelis.UTC(s.Now()) }
@@ -59,6 +61,13 @@ func (s *Service) now() time.Time { return fidelis.UTC(s.Now()) }
 // authorize checks the actor's right to act on a member's data under purpose p (P-1) and
 // audits a refusal.
 func (s *Service) authorize(ctx context.Context, p fidelis.Purpose, a fidelis.Action, action string, subject fidelis.CustomerID) error {
+	return s.permit(ctx, p, a, action, subject, true)
+}
+
+// permit is authorize, with the lawfulness decision for subject only when lawful is set
+// (PlaceOrder leaves it to the group that writes the order, which decides it for all of
+// the group's members in one read).
+func (s *Service) permit(ctx context.Context, p fidelis.Purpose, a fidelis.Action, action string, subject fidelis.CustomerID, lawful bool) error {
 	actor, ok := fidelis.ActorFrom(ctx)
 	if !ok {
 		return &fidelis.Error{Code: fidelis.EUNAUTHORIZED, Reason: "no_actor", Message: "authentication required"}
@@ -72,7 +81,7 @@ func (s *Service) authorize(ctx context.Context, p fidelis.Purpose, a fidelis.Ac
 		// whatever else another purpose covers.
 		err = fidelis.Refusal("action_not_covered", fmt.Sprintf("purpose %q does not cover loyalty operations; use purpose %q", p, fidelis.PurposeLoyalty))
 	}
-	if err == nil && subject != "" && s.Lawfulness != nil {
+	if err == nil && lawful && subject != "" && s.Lawfulness != nil {
 		// P-3, R-10: the lawfulness of processing this member now (restriction, retention).
 		err = s.Lawfulness.Lawful(ctx, p, subject)
 	}
@@ -144,8 +153,7 @@ func requestHash(op string, req any) string {
 // claim records key for the operation inside tx. It returns the first result when the key
 // was already used for the same request, and ECONFLICT when it was used for another (L-7).
 func (s *Service) claim(ctx context.Context, tx Tx, key, programme, op string, req any, result string) (string, error) {
-	actor, _ := fidelis.ActorFrom(ctx)
-	k := &Idempotency{Scope: actor.String(), Key: key, RequestHash: requestHash(op, req), Programme: programme, Result: result, CreatedAt: s.now()}
+	k := &Idempotency{Scope: scopeOf(ctx), Key: key, RequestHash: requestHash(op, req), Programme: programme, Result: result, CreatedAt: s.now()}
 	prev, err := tx.ClaimLoyaltyKey(ctx, k)
 	if err != nil {
 		return "", err

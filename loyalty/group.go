@@ -1,0 +1,164 @@
+package loyalty
+
+import (
+	"context"
+	"sync"
+
+	"github.com/fidelis/fidelis"
+)
+
+// Group commit of single orders.
+//
+// Orders placed one per request (PlaceOrder) are written by the till batch's path:
+// requests that arrive while an earlier group is being written wait, and are then written
+// together by one of them, the group's leader, in one transaction (placeRequests). Every
+// order keeps all it had alone: its own Idempotency-Key in its caller's scope, its own
+// lawfulness decision, its own audit entry under its caller's actor and request ID, its
+// own event, its own outcome (one refused order refuses nothing else; a failed bulk write
+// is rolled back and written again order by order in savepoints), and its caller is
+// answered only once the transaction holding its order has committed: durability is that
+// of an order written alone. What the group shares is the cost of a transaction: on SQLite
+// one commit of the single writer serves many orders, on PostgreSQL a dozen round trips
+// serve the whole group instead of each order.
+//
+// Nothing waits on purpose: a request that finds no group being written leads one at once
+// (an order alone is written as soon as it arrives), and a group is whatever queued while
+// the previous one was written, up to MaxBatchOrders. One group per Service is written at
+// a time, so groups lock members one after the other, never against each other.
+type orderGroup struct {
+	mu      sync.Mutex
+	queue   []*queuedOrder // waiting for a group, in arrival order
+	writing bool           // a leader is writing a group
+}
+
+// queuedOrder is one PlaceOrder call waiting for, or written in, a group.
+type queuedOrder struct {
+	req orderRequest
+	res BatchResult
+	// taken is set, under the group's lock, when a leader takes the order into the group
+	// it writes; from then on its caller waits for res whatever its context says.
+	taken bool
+	// wake receives, under the group's lock, once: true when the caller is to lead the
+	// next group (its order first), false when res is final.
+	wake chan bool
+}
+
+// place writes req through a group and returns its outcome: created, replayed (the first
+// result's order ID in res.Order) or error. A caller whose context ends while its order
+// still waits for a group gets the context's error, and nothing of its order is written.
+func (s *Service) place(req orderRequest) *BatchResult {
+	if err := req.ctx.Err(); err != nil {
+		return &BatchResult{Key: req.in.Key, Status: BatchError, Err: err}
+	}
+	g := &s.group
+	q := &queuedOrder{req: req, wake: make(chan bool, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, q)
+	lead := !g.writing
+	g.writing = true
+	g.mu.Unlock()
+	if !lead {
+		select {
+		case lead = <-q.wake:
+		case <-req.ctx.Done():
+			g.mu.Lock()
+			select {
+			case lead = <-q.wake: // woken meanwhile: as if before the context ended
+				g.mu.Unlock()
+			default:
+				if !q.taken {
+					g.remove(q)
+					g.mu.Unlock()
+					return &BatchResult{Key: req.in.Key, Status: BatchError, Err: req.ctx.Err()}
+				}
+				g.mu.Unlock()
+				lead = <-q.wake // being written: its outcome is coming
+			}
+		}
+	}
+	if lead {
+		s.lead(q)
+	}
+	return &q.res
+}
+
+// remove drops q from the queue (the caller holds g.mu).
+func (g *orderGroup) remove(q *queuedOrder) {
+	for i, o := range g.queue {
+		if o == q {
+			g.queue = append(g.queue[:i], g.queue[i+1:]...)
+			return
+		}
+	}
+}
+
+// take moves up to MaxBatchOrders orders from the queue into a group, in arrival order,
+// leaving for a later group any order whose Idempotency-Key an earlier order of the group
+// has in the same scope (the later one is then a replay, or a conflict, of the first; the
+// first of the queue is always taken). The caller holds g.mu.
+func (g *orderGroup) take() []*queuedOrder {
+	type scopedKey struct{ scope, key string }
+	var group, rest []*queuedOrder
+	seen := map[scopedKey]bool{}
+	for _, q := range g.queue {
+		k := scopedKey{scopeOf(q.req.ctx), q.req.in.Key}
+		if len(group) == MaxBatchOrders || seen[k] {
+			rest = append(rest, q)
+			continue
+		}
+		seen[k] = true
+		q.taken = true
+		group = append(group, q)
+	}
+	g.queue = rest
+	return group
+}
+
+// lead writes the group that first (at the head of the queue) leads: it takes the queue,
+// writes it in one transaction (placeRequests), gives every order its outcome and hands
+// the lead to the first order still queued, if any.
+func (s *Service) lead(first *queuedOrder) {
+	g := &s.group
+	g.mu.Lock()
+	group := g.take()
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, q := range group {
+			if q.res.Status == "" { // placeRequests did not return (it panicked)
+				q.res.Status, q.res.Err = BatchError, &fidelis.Error{Code: fidelis.EINTERNAL, Message: "the order could not be recorded"}
+			}
+			if q != first {
+				q.wake <- false
+			}
+		}
+		if len(g.queue) > 0 {
+			g.queue[0].wake <- true
+		} else {
+			g.writing = false
+		}
+	}()
+	// Once taken, an order is written whatever becomes of its caller's request: the
+	// write must not be cut short for the group by one caller going away.
+	reqs := make([]orderRequest, len(group))
+	res := make([]*BatchResult, len(group))
+	for i, q := range group {
+		reqs[i] = q.req
+		reqs[i].ctx = context.WithoutCancel(q.req.ctx)
+		reqs[i].origin = i
+		q.res = BatchResult{Index: i, Key: q.req.in.Key}
+		res[i] = &q.res
+	}
+	if err := s.placeRequests(reqs[0].ctx, reqs, res, s.now()); err != nil {
+		for _, r := range res {
+			r.Status, r.Order, r.Err = BatchError, nil, err
+		}
+	}
+}
+
+// scopeOf is the scope of the Idempotency-Keys of ctx's actor.
+func scopeOf(ctx context.Context) string {
+	actor, _ := fidelis.ActorFrom(ctx)
+	return actor.String()
+}
