@@ -188,6 +188,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.States = &privacy.StateService{Store: store.States{DB: db}, Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Suppress: suppressor{a}}
 	a.Rights = a.newRights()
 	a.Loyalty = &loyalty.Service{Store: store.NewLoyalty(db), Registry: reg, Audit: a.AuditLog, Now: cfg.Now, Profiles: a.loyaltyProfile, Lawfulness: a.States}
+	if db.Dialect == store.Postgres {
+		a.Loyalty.OrderWriters = postgresOrderWriters
+	}
 	a.wireRewards()
 	a.Auth = &auth.Service{Store: db, Registry: reg, Audit: a.AuditLog, Recorder: db, Now: cfg.Now, Argon2: cfg.Argon2}
 	a.Mailer = sender
@@ -203,6 +206,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Proof = a.newProof()
 	return a, nil
 }
+
+// postgresOrderWriters is how many groups of single orders a node writes at once on
+// PostgreSQL (loyalty.Service.OrderWriters): enough to keep the server busy while each
+// group waits on its round trips, few enough to leave the pool's other connections free.
+const postgresOrderWriters = 4
 
 // Close waits for the portal's messages under way, then closes the database.
 func (a *App) Close() error {

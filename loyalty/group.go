@@ -21,14 +21,15 @@ import (
 // one commit of the single writer serves many orders, on PostgreSQL a dozen round trips
 // serve the whole group instead of each order.
 //
-// Nothing waits on purpose: a request that finds no group being written leads one at once
-// (an order alone is written as soon as it arrives), and a group is whatever queued while
-// the previous one was written, up to MaxBatchOrders. One group per Service is written at
-// a time, so groups lock members one after the other, never against each other.
+// Nothing waits on purpose: a request that finds fewer than Service.OrderWriters groups
+// being written leads one at once (an order alone is written as soon as it arrives), and a
+// group is whatever queued while the others were written, up to MaxBatchOrders. Groups
+// being written at the same time lock their members in one order (programme, then
+// customer), so they may wait on each other but never deadlock.
 type orderGroup struct {
 	mu      sync.Mutex
 	queue   []*queuedOrder // waiting for a group, in arrival order
-	writing bool           // a leader is writing a group
+	writing int            // leaders writing a group
 }
 
 // queuedOrder is one PlaceOrder call waiting for, or written in, a group.
@@ -54,8 +55,10 @@ func (s *Service) place(req orderRequest) *BatchResult {
 	q := &queuedOrder{req: req, wake: make(chan bool, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, q)
-	lead := !g.writing
-	g.writing = true
+	lead := g.writing < max(1, s.OrderWriters)
+	if lead {
+		g.writing++
+	}
 	g.mu.Unlock()
 	if !lead {
 		select {
@@ -136,7 +139,7 @@ func (s *Service) lead(first *queuedOrder) {
 		if len(g.queue) > 0 {
 			g.queue[0].wake <- true
 		} else {
-			g.writing = false
+			g.writing--
 		}
 	}()
 	// Once taken, an order is written whatever becomes of its caller's request: the

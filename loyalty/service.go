@@ -53,6 +53,11 @@ type Service struct {
 	// DefaultBatchChunk (the whole batch).
 	BatchChunk int
 
+	// OrderWriters is how many groups of single orders (group.go) may be written at the
+	// same time; 0 means 1. SQLite has one writer: 1. PostgreSQL writes several
+	// transactions at once, and a few groups keep it busy while each waits on round trips.
+	OrderWriters int
+
 	group orderGroup // concurrent PlaceOrder calls written together (group.go)
 }
 
