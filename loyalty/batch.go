@@ -104,6 +104,12 @@ func (s *Service) PlaceOrders(ctx context.Context, p fidelis.Purpose, orders []O
 	if err := s.placeRequests(ctx, reqs, res, now); err != nil {
 		return nil, fmt.Errorf("loyalty.PlaceOrders: %w", err)
 	}
+	// Errors are wrapped once, before the replays add their own.
+	for _, r := range res {
+		if r.Status == BatchError {
+			r.Err = fmt.Errorf("loyalty.PlaceOrders: %w", r.Err)
+		}
+	}
 	for _, r := range res {
 		if r.Status == BatchReplayed {
 			first, err := s.orderResult(ctx, r.Order.Order.ID, true)
@@ -112,11 +118,6 @@ func (s *Service) PlaceOrders(ctx context.Context, p fidelis.Purpose, orders []O
 				continue
 			}
 			r.Order = first
-		}
-	}
-	for _, r := range res {
-		if r.Status == BatchError {
-			r.Err = fmt.Errorf("loyalty.PlaceOrders: %w", r.Err)
 		}
 	}
 	return res, nil
