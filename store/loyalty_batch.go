@@ -87,11 +87,7 @@ func (t *Tx) LockMembers(ctx context.Context, programme string, customers []fide
 	}
 	out := make(map[fidelis.CustomerID]*loyalty.Member, len(ids))
 	for _, list := range inLists(ids) {
-		q := `SELECT ` + memberColumns + ` FROM loyalty_members WHERE programme_id = ? AND customer_id IN (` + placeholders(len(list)) + `) ORDER BY customer_id`
-		if t.db.Dialect == Postgres && t.tx != nil {
-			q += ` FOR UPDATE`
-		}
-		ms, err := t.members(ctx, q, append([]any{programme}, list...)...)
+		ms, err := t.members(ctx, lockMembersSQL(len(list), t.db.Dialect == Postgres, t.db.Dialect == Postgres && t.tx != nil), append([]any{programme}, list...)...)
 		if err != nil {
 			return nil, fmt.Errorf("lock members: %w", err)
 		}
@@ -102,12 +98,29 @@ func (t *Tx) LockMembers(ctx context.Context, programme string, customers []fide
 	return out, nil
 }
 
+// lockMembersSQL reads the members of one programme among n customers, locking them when
+// forUpdate. On PostgreSQL (postgres) the programme is a filter the planner cannot serve
+// from an index ("IS TRUE" is not indexable): a cached generic plan, costed from
+// statistics taken when the programme was small, could otherwise read the primary key on
+// the programme alone and walk every member it has. The only index path left is one
+// descent per customer in loyalty_members_customer.
+func lockMembersSQL(n int, postgres, forUpdate bool) string {
+	programme := `programme_id = ?`
+	if postgres {
+		programme = `(programme_id = ?) IS TRUE`
+	}
+	q := `SELECT ` + memberColumns + ` FROM loyalty_members WHERE ` + programme + ` AND customer_id IN (` + placeholders(n) + `) ORDER BY customer_id`
+	if forUpdate {
+		q += ` FOR UPDATE`
+	}
+	return q
+}
+
 // LoyaltyKeysOf implements loyalty.BatchTx.
 func (t *Tx) LoyaltyKeysOf(ctx context.Context, scope string, keys []string) (map[string]*loyalty.Idempotency, error) {
 	out := map[string]*loyalty.Idempotency{}
 	for _, list := range inLists(keys) {
-		rows, err := t.query(ctx, `SELECT scope, idem_key, request_hash, programme_id, result, created_at FROM loyalty_idempotency WHERE scope = ? AND idem_key IN (`+
-			placeholders(len(list))+`)`, append([]any{scope}, list...)...)
+		rows, err := t.query(ctx, keysOfSQL(len(list)), append([]any{scope}, list...)...)
 		if err != nil {
 			return nil, fmt.Errorf("read idempotency keys: %w", err)
 		}
@@ -127,6 +140,13 @@ func (t *Tx) LoyaltyKeysOf(ctx context.Context, scope string, keys []string) (ma
 		}
 	}
 	return out, nil
+}
+
+// keysOfSQL reads the keys of one scope among n. On PostgreSQL the primary key is led by
+// the key (migration 00011), so that the plan is one index descent per key whatever the
+// table's statistics say.
+func keysOfSQL(n int) string {
+	return `SELECT scope, idem_key, request_hash, programme_id, result, created_at FROM loyalty_idempotency WHERE scope = ? AND idem_key IN (` + placeholders(n) + `)`
 }
 
 var keyInserts = newRowStatements(`INSERT INTO loyalty_idempotency (scope, idem_key, request_hash, programme_id, result, created_at) VALUES `, `(?, ?, ?, ?, ?, ?)`, ``)
