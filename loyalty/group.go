@@ -9,39 +9,42 @@ import (
 
 // Group commit of single orders.
 //
-// Orders placed one per request (PlaceOrder) are written by the till batch's path:
-// requests that arrive while an earlier group is being written wait, and are then written
-// together by one of them, the group's leader, in one transaction (placeRequests). Every
-// order keeps all it had alone: its own Idempotency-Key in its caller's scope, its own
-// lawfulness decision, its own audit entry under its caller's actor and request ID, its
-// own event, its own outcome (one refused order refuses nothing else; a failed bulk write
-// is rolled back and written again order by order in savepoints), and its caller is
-// answered only once the transaction holding its order has committed: durability is that
-// of an order written alone. What the group shares is the cost of a transaction: on SQLite
-// one commit of the single writer serves many orders, on PostgreSQL a dozen round trips
-// serve the whole group instead of each order.
+// Orders placed one per request (PlaceOrder) are written by the till batch's path: they
+// queue, and a writer takes what has queued and writes it together, in one transaction
+// (placeRequests). Every order keeps all it had alone: its own Idempotency-Key in its
+// caller's scope, its own lawfulness decision, its own audit entry under its caller's
+// actor and request ID, its own event, its own outcome (one refused order refuses nothing
+// else; a failed bulk write is rolled back and written again order by order in
+// savepoints), and its caller is answered only once the transaction holding its order has
+// committed: durability is that of an order written alone. What the group shares is the
+// cost of a transaction: on SQLite one commit of the single writer serves many orders, on
+// PostgreSQL a dozen round trips serve the whole group instead of each order.
 //
-// Nothing waits on purpose: a request that finds fewer than Service.OrderWriters groups
-// being written leads one at once (an order alone is written as soon as it arrives), and a
-// group is whatever queued while the others were written, up to MaxBatchOrders. Groups
-// being written at the same time lock their members in one order (programme, then
-// customer), so they may wait on each other but never deadlock.
+// Nothing waits on purpose: an order that finds fewer than Service.OrderWriters writers at
+// work starts one at once (an order alone is written as soon as it arrives), and a group
+// is whatever queued while the writers were busy, up to MaxBatchOrders. A writer takes
+// groups until the queue is empty, then ends. Only writers take orders from the queue, and
+// each order is answered exactly once, by the writer that wrote it. Groups being written
+// at the same time lock their members in one order (programme, then customer), so they may
+// wait on each other but never deadlock.
 type orderGroup struct {
 	mu      sync.Mutex
 	queue   []*queuedOrder // waiting for a group, in arrival order
-	writing int            // leaders writing a group
+	writers int            // writers at work
 }
 
 // queuedOrder is one PlaceOrder call waiting for, or written in, a group.
 type queuedOrder struct {
 	req orderRequest
 	res BatchResult
-	// taken is set, under the group's lock, when a leader takes the order into the group
-	// it writes; from then on its caller waits for res whatever its context says.
+	// taken is set, under the group's lock, when a writer takes the order into a group;
+	// from then on its caller waits for res whatever its context says.
 	taken bool
-	// wake receives, under the group's lock, once: true when the caller is to lead the
-	// next group (its order first), false when res is final.
-	wake chan bool
+	// done is closed by the writer once res is final.
+	done chan struct{}
+	// panicked holds what the group's write panicked with, for the group's first caller
+	// to panic with in its own goroutine (the writer's must not bring the process down).
+	panicked any
 }
 
 // place writes req through a group and returns its outcome: created, replayed (the first
@@ -52,37 +55,46 @@ func (s *Service) place(req orderRequest) *BatchResult {
 		return &BatchResult{Key: req.in.Key, Status: BatchError, Err: err}
 	}
 	g := &s.group
-	q := &queuedOrder{req: req, wake: make(chan bool, 1)}
+	q := &queuedOrder{req: req, done: make(chan struct{})}
 	g.mu.Lock()
 	g.queue = append(g.queue, q)
-	lead := g.writing < max(1, s.OrderWriters)
-	if lead {
-		g.writing++
+	if g.writers < max(1, s.OrderWriters) {
+		g.writers++
+		go s.write()
 	}
 	g.mu.Unlock()
-	if !lead {
-		select {
-		case lead = <-q.wake:
-		case <-req.ctx.Done():
-			g.mu.Lock()
-			select {
-			case lead = <-q.wake: // woken meanwhile: as if before the context ended
-				g.mu.Unlock()
-			default:
-				if !q.taken {
-					g.remove(q)
-					g.mu.Unlock()
-					return &BatchResult{Key: req.in.Key, Status: BatchError, Err: req.ctx.Err()}
-				}
-				g.mu.Unlock()
-				lead = <-q.wake // being written: its outcome is coming
-			}
+	select {
+	case <-q.done:
+	case <-req.ctx.Done():
+		g.mu.Lock()
+		if !q.taken {
+			g.remove(q)
+			g.mu.Unlock()
+			return &BatchResult{Key: req.in.Key, Status: BatchError, Err: req.ctx.Err()}
 		}
+		g.mu.Unlock()
+		<-q.done // being written: its outcome is coming
 	}
-	if lead {
-		s.lead(q)
+	if q.panicked != nil {
+		panic(q.panicked)
 	}
 	return &q.res
+}
+
+// write takes groups from the queue and writes them until the queue is empty.
+func (s *Service) write() {
+	g := &s.group
+	for {
+		g.mu.Lock()
+		group := g.take()
+		if len(group) == 0 {
+			g.writers--
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		s.writeGroup(group)
+	}
 }
 
 // remove drops q from the queue (the caller holds g.mu).
@@ -117,29 +129,20 @@ func (g *orderGroup) take() []*queuedOrder {
 	return group
 }
 
-// lead writes the group that first (at the head of the queue) leads: it takes the queue,
-// writes it in one transaction (placeRequests), gives every order its outcome and hands
-// the lead to the first order still queued, if any.
-func (s *Service) lead(first *queuedOrder) {
-	g := &s.group
-	g.mu.Lock()
-	group := g.take()
-	g.mu.Unlock()
+// writeGroup writes group in one transaction (placeRequests) and gives every order its
+// outcome. A panic of the write fails every order of the group with EINTERNAL, and is
+// raised again in the goroutine of the group's first caller.
+func (s *Service) writeGroup(group []*queuedOrder) {
 	defer func() {
-		g.mu.Lock()
-		defer g.mu.Unlock()
+		v := recover()
 		for _, q := range group {
 			if q.res.Status == "" { // placeRequests did not return (it panicked)
 				q.res.Status, q.res.Err = BatchError, &fidelis.Error{Code: fidelis.EINTERNAL, Message: "the order could not be recorded"}
 			}
-			if q != first {
-				q.wake <- false
-			}
 		}
-		if len(g.queue) > 0 {
-			g.queue[0].wake <- true
-		} else {
-			g.writing--
+		group[0].panicked = v
+		for _, q := range group {
+			close(q.done)
 		}
 	}()
 	// Once taken, an order is written whatever becomes of its caller's request: the

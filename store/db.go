@@ -19,8 +19,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -129,28 +130,44 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	return db, nil
 }
 
-// OpenPostgres connects to the PostgreSQL database at url and applies migrations.
+// OpenPostgres connects to the PostgreSQL database at url and applies migrations. Writes
+// and reads have pools of their own: every connection of the read pool runs with
+// default_transaction_read_only, so that a read (ReadTx), which runs without a
+// transaction of its own, cannot write.
 func OpenPostgres(ctx context.Context, url string) (*DB, error) {
-	p, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
-	p.SetMaxOpenConns(32)
-	p.SetMaxIdleConns(32)
-	p.SetConnMaxIdleTime(5 * time.Minute)
+	readCfg := cfg.Copy()
+	readCfg.RuntimeParams["default_transaction_read_only"] = "on"
+	pools := []*sql.DB{stdlib.OpenDB(*cfg), stdlib.OpenDB(*readCfg)}
+	for i, p := range pools {
+		p.SetMaxOpenConns(postgresConns[i])
+		p.SetMaxIdleConns(postgresConns[i])
+		p.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	db := &DB{Dialect: Postgres, write: pools[0], read: pools[1], closing: make(chan struct{})}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := p.PingContext(pctx); err != nil {
-		p.Close()
-		return nil, fmt.Errorf("store: connect to postgres: %w", err)
+	for _, p := range pools {
+		if err := p.PingContext(pctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: connect to postgres: %w", err)
+		}
 	}
-	db := &DB{Dialect: Postgres, write: p, read: p, closing: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
 }
+
+// postgresConns bounds the connections of a node's write and read pools: two nodes at
+// their busiest stay within PostgreSQL's default max_connections (100). Single orders
+// share write transactions (loyalty.Service.OrderWriters), and a read holds a connection
+// for one statement at a time.
+var postgresConns = [2]int{32, 16}
 
 // Open opens PostgreSQL when url is set, SQLite in dir otherwise.
 func Open(ctx context.Context, dir, url string) (*DB, error) {
@@ -264,7 +281,7 @@ type Tx struct {
 	tx         *sql.Tx
 	stmts      *sync.Map // of the pool the transaction runs on; nil: no statement cache
 	unprepared []string  // queries to prepare after the transaction
-	pool       *sql.DB   // set when tx is nil: statements run on the pool (SQLite reads)
+	pool       *sql.DB   // set when tx is nil: statements run on the pool (reads)
 	// truncateWAL asks for a WAL checkpoint after commit: an erasure must not leave the old
 	// key pages in the WAL file until the next automatic checkpoint.
 	truncateWAL bool
@@ -318,7 +335,7 @@ func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 		return st.ExecContext(ctx, args...)
 	}
 	if t.tx == nil {
-		return t.pool.ExecContext(ctx, query, args...)
+		return t.pool.ExecContext(ctx, t.db.q(query), args...)
 	}
 	return t.tx.ExecContext(ctx, t.db.q(query), args...)
 }
@@ -328,7 +345,7 @@ func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 		return st.QueryContext(ctx, args...)
 	}
 	if t.tx == nil {
-		return t.pool.QueryContext(ctx, query, args...)
+		return t.pool.QueryContext(ctx, t.db.q(query), args...)
 	}
 	return t.tx.QueryContext(ctx, t.db.q(query), args...)
 }
@@ -338,7 +355,7 @@ func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 		return st.QueryRowContext(ctx, args...)
 	}
 	if t.tx == nil {
-		return t.pool.QueryRowContext(ctx, query, args...)
+		return t.pool.QueryRowContext(ctx, t.db.q(query), args...)
 	}
 	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
 }
@@ -348,19 +365,21 @@ func (db *DB) WriteTx(ctx context.Context, fn func(*Tx) error) error {
 	return db.run(ctx, db.write, &db.writeStmts, nil, fn)
 }
 
-// ReadTx runs fn in a read-only transaction.
-//
-// On SQLite the statements run on the read-only pool without an explicit transaction: each
-// statement reads a consistent committed state, and the BEGIN/COMMIT pair would double the
-// cost of the common one-statement read. A read of several statements may therefore see a
-// change committed between two of them; callers treat reads as advisory and re-check under
-// the write transaction when they act (as Update does). On PostgreSQL it is a read-only
-// transaction.
+// ReadTx runs fn as a read: its statements run one by one on the read pool, without an
+// explicit transaction. Each statement reads a consistent committed state, and the
+// BEGIN/COMMIT pair would triple the cost of the common one-statement read (three round
+// trips on PostgreSQL instead of one). A read of several statements may therefore see a
+// change committed between two of them, as it would in PostgreSQL's READ COMMITTED
+// transaction, which takes a new snapshot per statement too; callers treat reads as
+// advisory and re-check under the write transaction when they act (as Update does). On
+// PostgreSQL the read pool's sessions are read-only (OpenPostgres); on SQLite it is opened
+// read-only.
 func (db *DB) ReadTx(ctx context.Context, fn func(*Tx) error) error {
+	t := &Tx{db: db, pool: db.read}
 	if db.Dialect == SQLite {
-		return translate(fn(&Tx{db: db, stmts: &db.readStmts, pool: db.read}))
+		t.stmts = &db.readStmts
 	}
-	return db.run(ctx, db.read, nil, &sql.TxOptions{ReadOnly: true}, fn)
+	return translate(fn(t))
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *sync.Map, opts *sql.TxOptions, fn func(*Tx) error) error {
