@@ -210,7 +210,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 // postgresOrderWriters is how many groups of single orders a node writes at once on
 // PostgreSQL (loyalty.Service.OrderWriters): enough to keep the server busy while each
 // group waits on its round trips, few enough to leave the pool's other connections free.
-const postgresOrderWriters = 4
+const postgresOrderWriters = 2
 
 // Close waits for the portal's messages under way, then closes the database.
 func (a *App) Close() error {

@@ -148,7 +148,7 @@ func (s *Service) placeRequests(ctx context.Context, reqs []orderRequest, res []
 			return err
 		}
 	}
-	profiles, err := s.batchProfiles(ctx, reqs, res)
+	pr, err := s.batchProfiles(ctx, reqs, res, false)
 	if err != nil {
 		return err
 	}
@@ -172,9 +172,33 @@ func (s *Service) placeRequests(ctx context.Context, reqs []orderRequest, res []
 		size = DefaultBatchChunk
 	}
 	for chunk := range slices.Chunk(pending, size) {
-		s.placeChunk(ctx, reqs, chunk, profiles, res, now)
+		for attempt := 1; ; attempt++ {
+			if s.placeChunk(ctx, reqs, chunk, pr, res, now, attempt == maxRuleAttempts) {
+				break
+			}
+			// A rule was published since the profiles were decided: decide them again
+			// from the rules as stored, and write the chunk again without what that failed.
+			if pr, err = s.batchProfiles(ctx, reqs, res, true); err != nil {
+				return err
+			}
+			chunk = slices.DeleteFunc(chunk, func(i int) bool { return res[i].Status != "" })
+			if len(chunk) == 0 {
+				break
+			}
+		}
 	}
 	return nil
+}
+
+// maxRuleAttempts bounds how many times a chunk is written again because rules were
+// published meanwhile (placeChunk); the last attempt fails its orders with EUNAVAILABLE.
+const maxRuleAttempts = 3
+
+// profileSet is what batchProfiles read: the profiles eligibility conditions need, by
+// member, and how many rule versions of each programme it decided that from.
+type profileSet struct {
+	profiles map[fidelis.CustomerID]Profile
+	rules    map[string]int
 }
 
 // batchLawful makes the lawfulness decision for each member of the requests not refused
@@ -255,26 +279,30 @@ func (s *Service) lawfulEach(ctx context.Context, p fidelis.Purpose, ids []fidel
 
 // batchProfiles reads, once per member, the profile the orders' eligibility conditions
 // need (only for members with an order under a rule that has conditions), under the
-// context of the first request that needs it. A customer who is not a member has none.
-func (s *Service) batchProfiles(ctx context.Context, reqs []orderRequest, res []*BatchResult) (map[fidelis.CustomerID]Profile, error) {
-	out := map[fidelis.CustomerID]Profile{}
+// context of the first request that needs it, for the requests without an outcome yet. A
+// customer who is not a member has none. The rules are the cached ones (orderEnv) unless
+// fresh is set or there are none: placeChunk checks they are the ones it writes under.
+func (s *Service) batchProfiles(ctx context.Context, reqs []orderRequest, res []*BatchResult, fresh bool) (profileSet, error) {
+	out := profileSet{profiles: map[fidelis.CustomerID]Profile{}, rules: map[string]int{}}
 	if s.Profiles == nil {
 		return out, nil
 	}
 	rules := map[string][]*Rule{}
 	for i, r := range reqs {
 		in := r.in
-		if res[i].Status == BatchError {
+		if res[i].Status != "" {
 			continue
 		}
 		all, ok := rules[in.Programme]
 		if !ok {
-			if err := s.Store.Read(ctx, func(tx Tx) (err error) { all, err = tx.Rules(ctx, in.Programme); return err }); err != nil {
-				return nil, err
+			if env := s.envs.get(in.Programme); env != nil && !fresh {
+				all = env.rules
+			} else if err := s.Store.Read(ctx, func(tx Tx) (err error) { all, err = tx.Rules(ctx, in.Programme); return err }); err != nil {
+				return out, err
 			}
-			rules[in.Programme] = all
+			rules[in.Programme], out.rules[in.Programme] = all, len(all)
 		}
-		if _, done := out[in.Customer]; done {
+		if _, done := out.profiles[in.Customer]; done {
 			continue
 		}
 		for _, rule := range rulesAt(all, in.OrderedAt) {
@@ -285,20 +313,24 @@ func (s *Service) batchProfiles(ctx context.Context, reqs []orderRequest, res []
 				if fidelis.ErrorCode(err) == fidelis.ENOTFOUND {
 					break
 				} else if err != nil {
-					return nil, err
+					return out, err
 				}
 				pr, err := s.Profiles(r.ctx, in.Customer)
 				if err != nil {
 					res[i].Status, res[i].Err = BatchError, fmt.Errorf("profile: %w", err)
 					break
 				}
-				out[in.Customer] = pr
+				out.profiles[in.Customer] = pr
 				break
 			}
 		}
 	}
 	return out, nil
 }
+
+// errRulesChanged rolls back a chunk's transaction that found other rules than those its
+// orders' profiles were decided from.
+var errRulesChanged = errors.New("rules changed since the profiles were decided")
 
 // bulkError is a failed bulk write (placeBulk): its transaction must be rolled back and
 // the chunk written again order by order.
@@ -323,7 +355,14 @@ type batchOutcome struct {
 // its neighbours untouched. (No savepoint wraps the bulk write: on SQLite a savepoint
 // copies every page the write touches into a sub-journal, a sixth of the bulk write's
 // cost, to spare a rollback that almost never happens.)
-func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int, profiles map[fidelis.CustomerID]Profile, res []*BatchResult, now time.Time) {
+//
+// The profiles (pr) were decided from rules read before the transaction: if the
+// transaction finds other rules, nothing is written and placeChunk returns false for the
+// caller to decide the profiles again, unless this is the last attempt (last), which
+// fails the chunk's orders with EUNAVAILABLE. Otherwise every order of idx has its
+// outcome in res and placeChunk returns true.
+func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int, pr profileSet, res []*BatchResult, now time.Time, last bool) bool {
+	profiles := pr.profiles
 	outcomes := make([]batchOutcome, len(idx))
 	bulkFailed := false
 	write := func(tx Tx) error {
@@ -335,11 +374,14 @@ func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int
 		for _, i := range idx {
 			in := reqs[i].in
 			if _, ok := envs[in.Programme]; !ok {
-				env, err := loadOrderEnv(ctx, tx, in.Programme)
+				env, err := s.orderEnv(ctx, tx, in.Programme)
 				if err != nil && fidelis.ErrorCode(err) != fidelis.ENOTFOUND {
 					return err
 				}
 				if env != nil {
+					if n, ok := pr.rules[in.Programme]; ok && n != len(env.rules) {
+						return errRulesChanged
+					}
 					env.deferred = deferred
 					programmes = append(programmes, in.Programme)
 				}
@@ -402,6 +444,12 @@ func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int
 		bulkFailed = true
 		err = s.Store.Write(ctx, write)
 	}
+	if errors.Is(err, errRulesChanged) {
+		if !last {
+			return false
+		}
+		err = &fidelis.Error{Code: fidelis.EUNAVAILABLE, Reason: "rules_changed", Message: "the programme's rules changed while the order was recorded; send it again", Err: err}
+	}
 	for j, i := range idx {
 		r, oc := res[i], outcomes[j]
 		switch {
@@ -415,6 +463,7 @@ func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int
 			r.Status, r.Order = BatchCreated, oc.out
 		}
 	}
+	return true
 }
 
 // placeBulk places the orders at positions pos of idx, whose members locked holds locked,

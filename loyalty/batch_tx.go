@@ -25,6 +25,20 @@ type BatchTx interface {
 	// UpdateBalances stores the balance, debt and version of each member whose stored
 	// version is From; EPRECONDITION if one's is not (the caller then rolls back).
 	UpdateBalances(ctx context.Context, us []BalanceUpdate) error
+	// OrderEnvStamp counts, in one statement, what placing an order reads of a programme
+	// (orderEnv): whether it exists, its terms versions, its rule versions, and its tier
+	// schedules and referral policies together.
+	OrderEnvStamp(ctx context.Context, programme string) (EnvStamp, error)
+}
+
+// EnvStamp counts the rows an orderEnv is read from. All of them are insert-only
+// (programmes, terms, rules, tier schedules and referral policies are published as new
+// versions, never changed nor deleted), so two reads with equal stamps read the same rows.
+type EnvStamp struct {
+	Programme bool
+	Terms     int
+	Rules     int
+	Policies  int // tier schedules and referral policies
 }
 
 // BalanceUpdate is a member's new balance, debt and version, stored only over version From.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fidelis/fidelis"
@@ -170,6 +171,61 @@ type orderEnv struct {
 type deferredWrites struct {
 	audit  []audit.Entry
 	events []*Event
+}
+
+// stamp is what env was read from (EnvStamp).
+func (env *orderEnv) stamp() EnvStamp {
+	return EnvStamp{Programme: env.prog != nil, Terms: len(env.terms), Rules: len(env.rules), Policies: len(env.schedules) + len(env.policies)}
+}
+
+// envCache keeps, per programme, the last orderEnv read whole with the stamp it was read
+// from. Everything in an orderEnv is insert-only (EnvStamp), so a cached one whose stamp
+// equals the stamp read in a transaction holds what that transaction would read: one
+// statement instead of five per programme and transaction. A node's cache is its own;
+// the stamp read in each transaction is what keeps nodes, and the CLI, in step.
+type envCache struct {
+	mu   sync.Mutex
+	envs map[string]*orderEnv
+}
+
+func (c *envCache) get(programme string) *orderEnv {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.envs[programme]
+}
+
+func (c *envCache) put(programme string, env *orderEnv) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.envs == nil {
+		c.envs = map[string]*orderEnv{}
+	}
+	c.envs[programme] = env
+}
+
+// orderEnv returns what placing orders of programme reads, as of tx: the cached one when
+// its stamp is tx's, otherwise read whole (and cached when it was read in step with the
+// stamp). The caller gets a copy of its own: placeIn may read newer terms into it.
+// ENOTFOUND if there is no such programme.
+func (s *Service) orderEnv(ctx context.Context, tx Tx, programme string) (*orderEnv, error) {
+	st, err := tx.OrderEnvStamp(ctx, programme)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Programme {
+		return nil, programmeNotFound()
+	}
+	env := s.envs.get(programme)
+	if env == nil || env.stamp() != st {
+		if env, err = loadOrderEnv(ctx, tx, programme); err != nil {
+			return nil, err
+		}
+		if env.stamp() == st { // nothing was published between the two reads
+			s.envs.put(programme, env)
+		}
+	}
+	c := *env
+	return &c, nil
 }
 
 func loadOrderEnv(ctx context.Context, tx Tx, programme string) (*orderEnv, error) {

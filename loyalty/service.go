@@ -59,6 +59,7 @@ type Service struct {
 	OrderWriters int
 
 	group orderGroup // concurrent PlaceOrder calls written together (group.go)
+	envs  envCache   // what placing orders reads of each programme (orderEnv)
 }
 
 func (s *Service) now() time.Time { return fidelis.UTC(s.Now()) }

@@ -264,3 +264,17 @@ func (t *Tx) UpdateBalances(ctx context.Context, us []loyalty.BalanceUpdate) err
 	}
 	return nil
 }
+
+// OrderEnvStamp implements loyalty.BatchTx: counts through each table's primary key.
+func (t *Tx) OrderEnvStamp(ctx context.Context, programme string) (loyalty.EnvStamp, error) {
+	var st loyalty.EnvStamp
+	var progs int
+	err := t.queryRow(ctx, `SELECT (SELECT count(*) FROM loyalty_programmes WHERE id = ?), (SELECT count(*) FROM loyalty_terms WHERE programme_id = ?),
+		(SELECT count(*) FROM loyalty_rules WHERE programme_id = ?), (SELECT count(*) FROM loyalty_policies WHERE programme_id = ?)`,
+		programme, programme, programme, programme).Scan(&progs, &st.Terms, &st.Rules, &st.Policies)
+	if err != nil {
+		return st, fmt.Errorf("order environment stamp: %w", err)
+	}
+	st.Programme = progs > 0
+	return st, nil
+}

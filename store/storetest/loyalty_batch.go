@@ -224,3 +224,47 @@ func testLoyaltyLockMembersConcurrent_L7(t *testing.T, open Opener) {
 		return nil
 	})
 }
+
+// testOrderEnvStamp_L3 counts what an order reads of a programme: a published rule
+// version, terms version, tier schedule or referral policy each moves the stamp; another
+// programme's do not; an unknown programme has none.
+func testOrderEnvStamp_L3(t *testing.T, open Opener) {
+	db := open(t)
+	p, _ := loyaltyFixture(t, db)
+	q, _ := loyaltyFixture(t, db)
+	at := fidelis.UTC(baseTime())
+	stamp := func(programme string) loyalty.EnvStamp {
+		t.Helper()
+		var st loyalty.EnvStamp
+		mustLoyalty(t, db, func(tx loyalty.Tx) (err error) { st, err = tx.OrderEnvStamp(t.Context(), programme); return err })
+		return st
+	}
+	if got, want := stamp(p.ID), (loyalty.EnvStamp{Programme: true, Terms: 1}); got != want {
+		t.Errorf("stamp of a new programme = %+v; want %+v", got, want)
+	}
+	mustLoyalty(t, db, func(tx loyalty.Tx) error {
+		for v := 1; v <= 2; v++ {
+			if err := tx.InsertRule(t.Context(), &loyalty.Rule{Programme: p.ID, ID: "base", Version: v, Name: loyalty.Text{FR: "Base", EN: "Base"}, PointsPerUnit: int64(v), CreatedAt: at}); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertTerms(t.Context(), &loyalty.Terms{Programme: p.ID, Version: 2, Text: loyalty.Text{FR: "fr", EN: "en"}, Mediator: loyalty.Mediator{Name: "M", Website: "https://m.example", Address: "A"},
+			ExpiryMonths: 12, EffectiveAt: at, PublishedAt: at, Hash: "h2"}); err != nil {
+			return err
+		}
+		if err := tx.InsertTierSchedule(t.Context(), &loyalty.TierSchedule{Programme: p.ID, Version: 1, TermsVersion: 1, Metric: loyalty.MetricPointsEarned, PeriodMonths: 12,
+			Tiers: []loyalty.Tier{{ID: "gold", Name: loyalty.Text{FR: "Or", EN: "Gold"}, Threshold: 10, MultiplierPercent: 150}}, CreatedAt: at}); err != nil {
+			return err
+		}
+		return tx.InsertReferralPolicy(t.Context(), &loyalty.ReferralPolicy{Programme: p.ID, Version: 1, TermsVersion: 1, ReferrerPoints: 100, RefereePoints: 50, CreatedAt: at})
+	})
+	if got, want := stamp(p.ID), (loyalty.EnvStamp{Programme: true, Terms: 2, Rules: 2, Policies: 2}); got != want {
+		t.Errorf("stamp after publications = %+v; want %+v", got, want)
+	}
+	if got, want := stamp(q.ID), (loyalty.EnvStamp{Programme: true, Terms: 1}); got != want {
+		t.Errorf("stamp of another programme = %+v; want %+v", got, want)
+	}
+	if got := stamp("lpg_unknown"); got != (loyalty.EnvStamp{}) {
+		t.Errorf("stamp of an unknown programme = %+v; want none", got)
+	}
+}

@@ -86,6 +86,7 @@ func Run(t *testing.T, open Opener) {
 		{"Loyalty/IdempotencyClaimKeepsFirst_L7", testLoyaltyIdempotency},
 		{"Loyalty/BatchRowsRoundTrip_L7", testLoyaltyBatchRoundTrip_L7},
 		{"Loyalty/BatchLocksNeverDeadlockNorLose_L7", testLoyaltyLockMembersConcurrent_L7},
+		{"Loyalty/OrderEnvStampCountsPublications_L3", testOrderEnvStamp_L3},
 		{"Portal/LinksSingleUseCountedNeedCustomer", testPortalLinks},
 		{"Portal/SessionsExpirePurgeAndGoWithCustomer_R8", testPortalSessions},
 		{"Rewards/RoundTrip", testRewardRoundTrip},
