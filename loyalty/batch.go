@@ -416,7 +416,7 @@ func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int
 			single = append(single, bulk...)
 			slices.Sort(single)
 		} else if len(bulk) > 0 {
-			if err := s.placeBulk(ctx, tx, envs, locked, reqs, idx, bulk, profiles, outcomes, deferred, now); err != nil {
+			if err := s.placeBulk(ctx, tx, envs, locked, reqs, idx, bulk, profiles, outcomes, deferred, len(single) == 0, now); err != nil {
 				return &bulkError{err}
 			}
 		}
@@ -471,12 +471,14 @@ func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int
 // keys already used are read at once (a replay, or ECONFLICT for another request), each
 // other order is checked and earns against its member's running balance (earnOrder, with
 // the same checks as post), then the new keys, orders, transactions with their postings,
-// lots and balances are written in a few statements per table. An order refused in memory
+// lots and balances are written together (InsertBatch: one statement on PostgreSQL, a few
+// per table on SQLite), with the chunk's audit entries and events when nothing is written
+// after them (last), or else left in deferred for the chunk to write. An order refused in memory
 // is an outcome like any other and writes nothing. The error is that of the write: part of
 // it may be stored, so the caller must roll the transaction back, and no outcome of pos
 // holds.
 func (s *Service) placeBulk(ctx context.Context, tx Tx, envs map[string]*orderEnv, locked map[string]map[fidelis.CustomerID]*Member,
-	reqs []orderRequest, idx, pos []int, profiles map[fidelis.CustomerID]Profile, outcomes []batchOutcome, deferred *deferredWrites, now time.Time) error {
+	reqs []orderRequest, idx, pos []int, profiles map[fidelis.CustomerID]Profile, outcomes []batchOutcome, deferred *deferredWrites, last bool, now time.Time) error {
 	// Keys are scoped by actor: one read of the keys already used per actor.
 	scopes := make([]string, len(pos))
 	var scopeOrder []string
@@ -567,19 +569,17 @@ func (s *Service) placeBulk(ctx context.Context, tx Tx, envs map[string]*orderEn
 	for k, w := range touched {
 		balances[k] = BalanceUpdate{Member: w.m, From: w.from}
 	}
-	if err := tx.InsertLoyaltyKeys(ctx, claims); err != nil {
-		return err
+	rows := &BatchRows{Keys: claims, Orders: placed, Txs: txs, Lots: lots, Balances: balances, Audit: entries, Events: events}
+	if last {
+		// Nothing is written after these rows: the chunk's audit entries and events go
+		// with them.
+		rows.Audit = append(deferred.audit, rows.Audit...)
+		rows.Events = append(deferred.events, rows.Events...)
+		deferred.audit, deferred.events = nil, nil
+		return tx.InsertBatch(ctx, rows)
 	}
-	if err := tx.InsertOrders(ctx, placed); err != nil {
-		return err
-	}
-	if err := tx.InsertLedgerTxs(ctx, txs); err != nil {
-		return err
-	}
-	if err := tx.InsertLots(ctx, lots); err != nil {
-		return err
-	}
-	if err := tx.UpdateBalances(ctx, balances); err != nil {
+	rows.Audit, rows.Events = nil, nil
+	if err := tx.InsertBatch(ctx, rows); err != nil {
 		return err
 	}
 	deferred.audit = append(deferred.audit, entries...)

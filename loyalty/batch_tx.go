@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/audit"
 )
 
 // BatchTx is the storage a till batch writes a chunk's rows through, a few statements per
@@ -25,10 +26,25 @@ type BatchTx interface {
 	// UpdateBalances stores the balance, debt and version of each member whose stored
 	// version is From; EPRECONDITION if one's is not (the caller then rolls back).
 	UpdateBalances(ctx context.Context, us []BalanceUpdate) error
+	// InsertBatch writes a chunk's rows: keys, orders, ledger transactions with their
+	// postings, lots, balances (EPRECONDITION as UpdateBalances), audit entries and events,
+	// all or nothing (the caller rolls back on error).
+	InsertBatch(ctx context.Context, b *BatchRows) error
 	// OrderEnvStamp counts, in one statement, what placing an order reads of a programme
 	// (orderEnv): whether it exists, its terms versions, its rule versions, and its tier
 	// schedules and referral policies together.
 	OrderEnvStamp(ctx context.Context, programme string) (EnvStamp, error)
+}
+
+// BatchRows are the rows of a chunk of orders computed in memory (placeBulk).
+type BatchRows struct {
+	Keys     []*Idempotency
+	Orders   []*Order
+	Txs      []*Transaction
+	Lots     []*Lot
+	Balances []BalanceUpdate
+	Audit    []audit.Entry
+	Events   []*Event
 }
 
 // EnvStamp counts the rows an orderEnv is read from. All of them are insert-only

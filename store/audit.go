@@ -148,8 +148,7 @@ func (t *Tx) AppendAudit(ctx context.Context, entries ...audit.Entry) error {
 		n := min(len(entries), auditInsertChunk)
 		args := make([]any, 0, n*11)
 		for i := range entries[:n] {
-			e := &entries[i]
-			args = append(args, e.UID, micros(e.At), e.Actor, e.Action, e.Subject, string(e.Purpose), joinFields(e.Fields), string(e.Outcome), e.Reason, e.RequestID, e.MAC)
+			args = auditArgs(args, &entries[i])
 		}
 		if _, err := t.exec(ctx, auditInsert(n), args...); err != nil {
 			return fmt.Errorf("append audit entries: %w", err)

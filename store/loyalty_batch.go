@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -154,9 +153,7 @@ var keyInserts = newRowStatements(`INSERT INTO loyalty_idempotency (scope, idem_
 // InsertLoyaltyKeys implements loyalty.BatchTx: a key already stored is a constraint
 // violation (ECONFLICT), never silently skipped.
 func (t *Tx) InsertLoyaltyKeys(ctx context.Context, ks []*loyalty.Idempotency) error {
-	_, err := execRows(ctx, t, keyInserts, ks, func(a []any, k *loyalty.Idempotency) []any {
-		return append(a, k.Scope, k.Key, k.RequestHash, k.Programme, k.Result, micros(k.CreatedAt))
-	})
+	_, err := execRows(ctx, t, keyInserts, ks, keyArgs)
 	if err != nil {
 		return fmt.Errorf("insert idempotency keys: %w", err)
 	}
@@ -167,23 +164,11 @@ var orderInserts = newRowStatements(`INSERT INTO loyalty_orders (id, programme_i
 
 // InsertOrders implements loyalty.BatchTx.
 func (t *Tx) InsertOrders(ctx context.Context, os []*loyalty.Order) error {
-	type row struct {
-		o   *loyalty.Order
-		doc string
-	}
-	rows := make([]row, len(os))
-	for i, o := range os {
-		b, err := json.Marshal(orderDocument{Currency: o.Currency, Lines: o.Lines})
-		if err != nil {
-			return err
-		}
-		rows[i] = row{o, string(b)}
-	}
-	_, err := execRows(ctx, t, orderInserts, rows, func(a []any, r row) []any {
-		o := r.o
-		return append(a, o.ID, o.Programme, o.Customer, micros(o.OrderedAt), o.Channel, o.Store, r.doc, micros(o.CreatedAt))
-	})
+	rows, err := orderRows(os)
 	if err != nil {
+		return err
+	}
+	if _, err := execRows(ctx, t, orderInserts, rows, orderArgs); err != nil {
 		return fmt.Errorf("insert orders: %w", err)
 	}
 	return nil
@@ -194,30 +179,13 @@ var (
 	postingInserts = newRowStatements(`INSERT INTO loyalty_postings (tx_id, seq, programme_id, account, customer_id, amount, lot_id) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, ``)
 )
 
-// posting is one row of loyalty_postings.
-type posting struct {
-	tx  *loyalty.Transaction
-	seq int
-}
-
 // InsertLedgerTxs implements loyalty.BatchTx: the transactions, then their postings.
 func (t *Tx) InsertLedgerTxs(ctx context.Context, xs []*loyalty.Transaction) error {
-	_, err := execRows(ctx, t, ledgerInserts, xs, func(a []any, x *loyalty.Transaction) []any {
-		return append(a, x.ID, x.Programme, x.Customer, string(x.Kind), micros(x.At), x.RuleID, x.RuleVersion, x.TermsVersion, x.Reason.FR, x.Reason.EN, x.Reference)
-	})
+	_, err := execRows(ctx, t, ledgerInserts, xs, ledgerArgs)
 	if err != nil {
 		return fmt.Errorf("insert ledger transactions: %w", err)
 	}
-	var ps []posting
-	for _, x := range xs {
-		for seq := range x.Postings {
-			ps = append(ps, posting{x, seq})
-		}
-	}
-	_, err = execRows(ctx, t, postingInserts, ps, func(a []any, p posting) []any {
-		l := &p.tx.Postings[p.seq]
-		return append(a, p.tx.ID, p.seq, p.tx.Programme, string(l.Account), l.Customer, l.Amount, l.Lot)
-	})
+	_, err = execRows(ctx, t, postingInserts, postingsOf(xs), postingArgs)
 	if err != nil {
 		return fmt.Errorf("insert postings: %w", err)
 	}
@@ -228,9 +196,7 @@ var lotInserts = newRowStatements(`INSERT INTO loyalty_lots (`+lotColumns+`) VAL
 
 // InsertLots implements loyalty.BatchTx.
 func (t *Tx) InsertLots(ctx context.Context, ls []*loyalty.Lot) error {
-	_, err := execRows(ctx, t, lotInserts, ls, func(a []any, l *loyalty.Lot) []any {
-		return append(a, l.ID, l.Programme, l.Customer, l.TxID, micros(l.EarnedAt), optMicros(l.ExpiresAt), l.Points, l.Remaining, optMicros(l.NotifiedAt))
-	})
+	_, err := execRows(ctx, t, lotInserts, ls, lotArgs)
 	if err != nil {
 		return fmt.Errorf("insert lots: %w", err)
 	}
@@ -252,15 +218,12 @@ var balanceUpdates = func() map[Dialect]rowStatements {
 
 // UpdateBalances implements loyalty.BatchTx.
 func (t *Tx) UpdateBalances(ctx context.Context, us []loyalty.BalanceUpdate) error {
-	n, err := execRows(ctx, t, balanceUpdates[t.db.Dialect], us, func(a []any, u loyalty.BalanceUpdate) []any {
-		m := u.Member
-		return append(a, m.Programme, string(m.Customer), m.Balance, m.Debt, m.Version, u.From)
-	})
+	n, err := execRows(ctx, t, balanceUpdates[t.db.Dialect], us, balanceArgs)
 	if err != nil {
 		return fmt.Errorf("update balances: %w", err)
 	}
 	if n != int64(len(us)) {
-		return &fidelis.Error{Code: fidelis.EPRECONDITION, Reason: "version_mismatch", Message: "a membership was changed meanwhile; try again"}
+		return errVersionMismatch()
 	}
 	return nil
 }

@@ -548,11 +548,10 @@ func (t *Tx) AppendLoyaltyEvents(ctx context.Context, es []*loyalty.Event) error
 		n := min(len(es), outboxChunk)
 		args := make([]any, 0, 5*n)
 		for _, e := range es[:n] {
-			payload, err := json.Marshal(map[string]any{"id": e.ID, "type": e.Type, "subject": e.Subject, "at": e.At, "data": e.Data})
-			if err != nil {
+			var err error
+			if args, err = eventArgs(args, e); err != nil {
 				return err
 			}
-			args = append(args, e.ID, micros(e.At), e.Type, e.Subject, string(payload))
 		}
 		if _, err := t.exec(ctx, outboxInserts[n], args...); err != nil {
 			return fmt.Errorf("append outbox events: %w", err)

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/fidelis/fidelis"
+	"github.com/fidelis/fidelis/audit"
 	"github.com/fidelis/fidelis/loyalty"
+	"github.com/fidelis/fidelis/store"
 )
 
 // The till batch cases (loyalty.BatchTx), run by Run on both backends: a chunk's rows
@@ -39,8 +41,9 @@ func batchMembers(t *testing.T, p *loyalty.Programme, n int, tx loyalty.Tx) []*l
 func compareIDs[S ~string](a, b S) int { return strings.Compare(string(a), string(b)) }
 
 // testLoyaltyBatchRoundTrip_L7 writes 150 orders' rows (more than one statement's worth per
-// table) through the multi-row methods and reads them back through the single-row ones.
-func testLoyaltyBatchRoundTrip_L7(t *testing.T, open Opener) {
+// table) through the multi-row methods, or all at once through InsertBatch (oneWrite, with
+// audit entries and events), and reads them back through the single-row ones.
+func testLoyaltyBatchRoundTrip_L7(t *testing.T, open Opener, oneWrite bool) {
 	db := open(t)
 	p, _ := loyaltyFixture(t, db)
 	at := fidelis.UTC(baseTime())
@@ -69,6 +72,15 @@ func testLoyaltyBatchRoundTrip_L7(t *testing.T, open Opener) {
 		next.Balance, next.Version = pts, m.Version+1
 		moves = append(moves, loyalty.BalanceUpdate{Member: &next, From: m.Version})
 	}
+	var (
+		entries []audit.Entry
+		events  []*loyalty.Event
+	)
+	for i := range 3 {
+		entries = append(entries, audit.Entry{UID: fidelis.NewID("aud", at), At: at, Actor: "token:till", Action: loyalty.ActOrder, Subject: string(members[i].Customer),
+			Purpose: fidelis.PurposeLoyalty, Outcome: audit.OutcomeOK, RequestID: fmt.Sprintf("req-%d", i), MAC: []byte{byte(i), 1, 2, 3}})
+		events = append(events, &loyalty.Event{ID: fidelis.NewID("evt", at), At: at, Type: "loyalty.order_recorded", Subject: string(members[i].Customer), Data: map[string]any{"order_id": orders[i].ID}})
+	}
 	// LedgerTxs and Lots list in ID order.
 	slices.SortFunc(txs, func(a, b *loyalty.Transaction) int { return compareIDs(a.ID, b.ID) })
 	slices.SortFunc(lots, func(a, b *loyalty.Lot) int { return compareIDs(a.ID, b.ID) })
@@ -80,6 +92,9 @@ func testLoyaltyBatchRoundTrip_L7(t *testing.T, open Opener) {
 		}
 		if len(locked) != n || !reflect.DeepEqual(locked[members[7].Customer], members[7]) {
 			t.Errorf("LockMembers = %d members (member 7: %+v); want %d, the stored ones only", len(locked), locked[members[7].Customer], n)
+		}
+		if oneWrite {
+			return tx.InsertBatch(ctx, &loyalty.BatchRows{Keys: keys, Orders: orders, Txs: txs, Lots: lots, Balances: moves, Audit: entries, Events: events})
 		}
 		for _, step := range []func() error{
 			func() error { return tx.InsertLoyaltyKeys(ctx, keys) },
@@ -134,6 +149,54 @@ func testLoyaltyBatchRoundTrip_L7(t *testing.T, open Opener) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if oneWrite {
+		// A write transaction: reading pending events locks them on PostgreSQL.
+		err := db.WriteTx(t.Context(), func(tx *store.Tx) error {
+			for i, want := range entries {
+				got, err := tx.AccessLog(t.Context(), want.Subject, 0, 10)
+				if err != nil {
+					return err
+				}
+				if len(got) != 1 || got[0].UID != want.UID || got[0].RequestID != want.RequestID || got[0].Action != want.Action {
+					t.Errorf("access log of member %d after InsertBatch = %+v; want its one entry", i, got)
+				}
+			}
+			pending, err := tx.PendingEvents(t.Context(), 100)
+			if err != nil {
+				return err
+			}
+			var ids []string
+			for _, e := range pending {
+				ids = append(ids, e.ID)
+			}
+			for _, e := range events {
+				if !slices.Contains(ids, e.ID) {
+					t.Errorf("event %s not pending after InsertBatch (pending: %v)", e.ID, ids)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A stale version refuses the whole write: nothing of it is stored.
+		err = loyaltyStore(db).Write(t.Context(), func(tx loyalty.Tx) error {
+			fresh := &loyalty.Idempotency{Scope: "token:till", Key: "k-new", RequestHash: "h", Programme: p.ID, Result: "lod_x", CreatedAt: at}
+			return tx.InsertBatch(t.Context(), &loyalty.BatchRows{Keys: []*loyalty.Idempotency{fresh}, Balances: moves[:2]})
+		})
+		checkCode(t, "InsertBatch(stale version)", err, fidelis.EPRECONDITION)
+		err = loyaltyStore(db).Write(t.Context(), func(tx loyalty.Tx) error {
+			return tx.InsertBatch(t.Context(), &loyalty.BatchRows{Keys: []*loyalty.Idempotency{keys[5]}})
+		})
+		checkCode(t, "InsertBatch(a stored key)", err, fidelis.ECONFLICT)
+		_ = loyaltyStore(db).Read(t.Context(), func(tx loyalty.Tx) error {
+			if got, _ := tx.LoyaltyKeysOf(t.Context(), "token:till", []string{"k-new"}); len(got) != 0 {
+				t.Errorf("a refused InsertBatch stored %v", got)
+			}
+			return nil
+		})
+		return
 	}
 	// A key stored before is refused, not skipped, and a stale version is refused: the
 	// caller's savepoint then undoes the whole write.
