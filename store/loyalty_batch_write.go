@@ -214,51 +214,44 @@ var batchSQL = func() string {
 // pgArrays turns rows of parameters into one array per column, of the types given.
 func pgArrays(rows [][]any, types string) ([]any, error) {
 	out := make([]any, len(types))
+	var err error
 	for c, typ := range types {
 		switch typ {
 		case 't':
-			col := make([]*string, len(rows))
-			for r, row := range rows {
-				v, ok := row[c], true
-				if v != nil {
-					rv := reflect.ValueOf(v)
-					if ok = rv.Kind() == reflect.String; ok {
-						s := rv.String()
-						col[r] = &s
-					}
-				}
-				if !ok {
-					return nil, fmt.Errorf("column %d: %T is not text", c, v)
-				}
-			}
-			out[c] = col
+			out[c], err = pgColumn(rows, c, "text", func(v reflect.Value) (string, bool) { return v.String(), v.Kind() == reflect.String })
 		case 'i':
-			col := make([]*int64, len(rows))
-			for r, row := range rows {
-				v, ok := row[c], true
-				if v != nil {
-					rv := reflect.ValueOf(v)
-					if ok = rv.CanInt(); ok {
-						n := rv.Int()
-						col[r] = &n
-					}
+			out[c], err = pgColumn(rows, c, "an integer", func(v reflect.Value) (int64, bool) {
+				if !v.CanInt() {
+					return 0, false
 				}
-				if !ok {
-					return nil, fmt.Errorf("column %d: %T is not an integer", c, v)
-				}
-			}
-			out[c] = col
+				return v.Int(), true
+			})
 		case 'b':
-			col := make([][]byte, len(rows))
-			for r, row := range rows {
-				b, ok := row[c].([]byte)
-				if !ok {
-					return nil, fmt.Errorf("column %d: %T is not bytes", c, row[c])
-				}
-				col[r] = b
-			}
-			out[c] = col
+			out[c], err = pgColumn(rows, c, "bytes", func(v reflect.Value) ([]byte, bool) {
+				b, ok := v.Interface().([]byte)
+				return b, ok
+			})
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// pgColumn is column c of rows as an array of what as converts each value to, nil for
+// NULL (a nil value); what names the type in the error for a value as refuses.
+func pgColumn[T any](rows [][]any, c int, what string, as func(reflect.Value) (T, bool)) ([]*T, error) {
+	col := make([]*T, len(rows))
+	for r, row := range rows {
+		if row[c] == nil {
+			continue
+		}
+		v, ok := as(reflect.ValueOf(row[c]))
+		if !ok {
+			return nil, fmt.Errorf("column %d: %T is not %s", c, row[c], what)
+		}
+		col[r] = &v
+	}
+	return col, nil
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -160,6 +161,19 @@ func testLoyaltyBatchRoundTrip_L7(t *testing.T, open Opener, oneWrite bool) {
 				}
 				if len(got) != 1 || got[0].UID != want.UID || got[0].RequestID != want.RequestID || got[0].Action != want.Action {
 					t.Errorf("access log of member %d after InsertBatch = %+v; want its one entry", i, got)
+				}
+			}
+			unsealed, err := tx.UnsealedEntries(t.Context(), 100)
+			if err != nil {
+				return err
+			}
+			macs := map[string][]byte{}
+			for _, e := range unsealed {
+				macs[e.UID] = e.MAC
+			}
+			for _, want := range entries {
+				if !bytes.Equal(macs[want.UID], want.MAC) {
+					t.Errorf("MAC of entry %s after InsertBatch = %x; want %x", want.UID, macs[want.UID], want.MAC)
 				}
 			}
 			pending, err := tx.PendingEvents(t.Context(), 100)
