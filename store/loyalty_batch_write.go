@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/audit"
 	"github.com/fidelis/fidelis/loyalty"
@@ -214,44 +216,71 @@ var batchSQL = func() string {
 // pgArrays turns rows of parameters into one array per column, of the types given.
 func pgArrays(rows [][]any, types string) ([]any, error) {
 	out := make([]any, len(types))
-	var err error
 	for c, typ := range types {
+		col := pgArray{elems: make([]any, len(rows))}
+		for r, row := range rows {
+			v, err := pgElement(row[c], typ)
+			if err != nil {
+				return nil, fmt.Errorf("column %d: %w", c, err)
+			}
+			col.elems[r] = v
+		}
 		switch typ {
 		case 't':
-			out[c], err = pgColumn(rows, c, "text", func(v reflect.Value) (string, bool) { return v.String(), v.Kind() == reflect.String })
+			col.index = ""
 		case 'i':
-			out[c], err = pgColumn(rows, c, "an integer", func(v reflect.Value) (int64, bool) {
-				if !v.CanInt() {
-					return 0, false
-				}
-				return v.Int(), true
-			})
+			col.index = int64(0)
 		case 'b':
-			out[c], err = pgColumn(rows, c, "bytes", func(v reflect.Value) ([]byte, bool) {
-				b, ok := v.Interface().([]byte)
-				return b, ok
-			})
+			col.index = []byte(nil)
 		}
-		if err != nil {
-			return nil, err
-		}
+		out[c] = col
 	}
 	return out, nil
 }
 
-// pgColumn is column c of rows as an array of what as converts each value to, nil for
-// NULL (a nil value); what names the type in the error for a value as refuses.
-func pgColumn[T any](rows [][]any, c int, what string, as func(reflect.Value) (T, bool)) ([]*T, error) {
-	col := make([]*T, len(rows))
-	for r, row := range rows {
-		if row[c] == nil {
-			continue
+// pgElement is v as an element of an array of typ (t text, i bigint, b bytea): a string,
+// an int64 or a []byte, nil for NULL. A value already of that type is returned as it is,
+// so that it is not boxed again; one of a named type (fidelis.CustomerID, loyalty.Kind,
+// int) is converted.
+func pgElement(v any, typ rune) (any, error) {
+	switch v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		if typ == 't' {
+			return v, nil
 		}
-		v, ok := as(reflect.ValueOf(row[c]))
-		if !ok {
-			return nil, fmt.Errorf("column %d: %T is not %s", c, row[c], what)
+	case int64:
+		if typ == 'i' {
+			return v, nil
 		}
-		col[r] = &v
+	case []byte:
+		if typ == 'b' {
+			return v, nil
+		}
 	}
-	return col, nil
+	rv := reflect.ValueOf(v)
+	switch {
+	case typ == 't' && rv.Kind() == reflect.String:
+		return rv.String(), nil
+	case typ == 'i' && rv.CanInt():
+		return rv.Int(), nil
+	}
+	return nil, fmt.Errorf("%T is not %s", v, map[rune]string{'t': "text", 'i': "an integer", 'b': "bytes"}[typ])
 }
+
+// pgArray is a one-dimensional array parameter for pgx (a pgtype.ArrayGetter): its
+// elements go to the encoder as they are, without the reflection pgx uses for slices of
+// other types than its own ([]*string, for NULLs, costs two allocations per element).
+type pgArray struct {
+	elems []any
+	index any // a value of the elements' type
+}
+
+func (a pgArray) Dimensions() []pgtype.ArrayDimension {
+	return []pgtype.ArrayDimension{{Length: int32(len(a.elems)), LowerBound: 1}}
+}
+
+func (a pgArray) Index(i int) any { return a.elems[i] }
+
+func (a pgArray) IndexType() any { return a.index }
