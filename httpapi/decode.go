@@ -43,6 +43,16 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // readObject reads a JSON object body strictly: JSON media type, size limit, a single
 // object, no duplicate keys, nothing after it. Field-level checks are the caller's.
 func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
+	body, err := readObjectBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(body, "the request body")
+}
+
+// readObjectBody reads the body readObject decodes, with the same checks but the decoding:
+// JSON media type, size limit, not empty.
+func readObjectBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
@@ -56,7 +66,7 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMess
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, malformed("the request body is empty; a JSON object is expected")
 	}
-	return decodeObject(body, "the request body")
+	return body, nil
 }
 
 // decodeObject decodes one JSON object strictly: no duplicate member, nothing after it.

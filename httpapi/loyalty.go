@@ -199,20 +199,65 @@ func programmeViewJSON(v *loyalty.ProgrammeView) map[string]any {
 	return m
 }
 
-// TransactionJSON renders a ledger transaction with its postings and its reason.
-func TransactionJSON(t *loyalty.Transaction) map[string]any {
-	postings := make([]map[string]any, len(t.Postings))
+// The documents of the order and ledger responses are structs, not maps: they are what
+// every earn answers, and a struct is encoded without building or sorting a map. Their
+// members are declared in alphabetical order, the order encoding/json gives a map's.
+
+// transactionDoc is a ledger transaction with its postings and its reason.
+type transactionDoc struct {
+	At           string             `json:"at"`
+	Customer     fidelis.CustomerID `json:"customer_id"`
+	ID           string             `json:"id"`
+	Kind         loyalty.Kind       `json:"kind"`
+	Points       int64              `json:"points"`
+	Postings     []postingDoc       `json:"postings"`
+	Programme    string             `json:"programme_id"`
+	Reason       textDoc            `json:"reason"`
+	Reference    string             `json:"reference"`
+	Rule         *ruleRef           `json:"rule"`
+	TermsVersion int                `json:"terms_version"`
+}
+
+type postingDoc struct {
+	Account string  `json:"account"`
+	Amount  int64   `json:"amount"`
+	Lot     *string `json:"lot_id"`
+}
+
+type ruleRef struct {
+	ID      string `json:"id"`
+	Version int    `json:"version"`
+}
+
+// textDoc is a French and English text.
+type textDoc struct {
+	EN string `json:"en"`
+	FR string `json:"fr"`
+}
+
+// mediatorDoc names the consumer mediator (X-2).
+type mediatorDoc struct {
+	Address string `json:"address"`
+	Name    string `json:"name"`
+	Website string `json:"website"`
+}
+
+// transactionJSON renders a ledger transaction with its postings and its reason.
+func transactionJSON(t *loyalty.Transaction) transactionDoc {
+	postings := make([]postingDoc, len(t.Postings))
 	for i, p := range t.Postings {
-		postings[i] = map[string]any{"account": p.Name(), "amount": p.Amount, "lot_id": nullable(p.Lot)}
+		postings[i] = postingDoc{Account: p.Name(), Amount: p.Amount}
+		if p.Lot != "" {
+			postings[i].Lot = &t.Postings[i].Lot
+		}
 	}
-	var rule any
+	var rule *ruleRef
 	if t.RuleID != "" {
-		rule = map[string]any{"id": t.RuleID, "version": t.RuleVersion}
+		rule = &ruleRef{ID: t.RuleID, Version: t.RuleVersion}
 	}
-	return map[string]any{
-		"id": t.ID, "programme_id": t.Programme, "customer_id": t.Customer, "kind": t.Kind, "at": rfc3339(t.At),
-		"points": t.MemberDelta(), "rule": rule, "terms_version": t.TermsVersion, "reason": textJSON(t.Reason),
-		"reference": t.Reference, "postings": postings,
+	return transactionDoc{
+		At: rfc3339(t.At), Customer: t.Customer, ID: t.ID, Kind: t.Kind, Points: t.MemberDelta(), Postings: postings, Programme: t.Programme,
+		Reason: textDoc{EN: t.Reason.EN, FR: t.Reason.FR}, Reference: t.Reference, Rule: rule, TermsVersion: t.TermsVersion,
 	}
 }
 
@@ -439,7 +484,7 @@ func (s *Server) handleRedeem(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	replayed(w, res.Replayed)
-	return writeJSON(w, http.StatusCreated, TransactionJSON(res.Transaction))
+	return writeJSON(w, http.StatusCreated, transactionJSON(res.Transaction))
 }
 
 func (s *Server) handleAdjust(w http.ResponseWriter, r *http.Request) error {
@@ -456,7 +501,7 @@ func (s *Server) handleAdjust(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	replayed(w, res.Replayed)
-	return writeJSON(w, http.StatusCreated, TransactionJSON(res.Transaction))
+	return writeJSON(w, http.StatusCreated, transactionJSON(res.Transaction))
 }
 
 func (s *Server) handleMemberGet(w http.ResponseWriter, r *http.Request) error {
@@ -481,45 +526,53 @@ func (s *Server) handleMemberGet(w http.ResponseWriter, r *http.Request) error {
 	for i, m := range v.Memberships {
 		ms[i] = memberViewJSON(m)
 	}
-	hist := make([]map[string]any, len(v.History.Items))
+	hist := make([]transactionDoc, len(v.History.Items))
 	for i, t := range v.History.Items {
-		hist[i] = TransactionJSON(t)
+		hist[i] = transactionJSON(t)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"customer_id": v.Customer, "memberships": ms, "history": hist, "next_cursor": nullable(v.History.Next)})
 }
 
-func orderJSON(res *loyalty.OrderResult) map[string]any {
+// orderDoc is an order with the ledger transactions it made.
+type orderDoc struct {
+	Channel      string              `json:"channel"`
+	Currency     string              `json:"currency"`
+	Customer     fidelis.CustomerID  `json:"customer_id"`
+	ID           string              `json:"id"`
+	Lines        []loyalty.OrderLine `json:"lines"`
+	Mediator     *mediatorDoc        `json:"mediator"`
+	OrderedAt    string              `json:"ordered_at"`
+	Points       int64               `json:"points"`
+	Programme    string              `json:"programme_id"`
+	Store        string              `json:"store"`
+	Transactions []transactionDoc    `json:"transactions"`
+}
+
+func orderJSON(res *loyalty.OrderResult) orderDoc {
 	o := res.Order
-	txs := make([]map[string]any, len(res.Transactions))
-	var points int64
+	d := orderDoc{Channel: o.Channel, Currency: o.Currency, Customer: o.Customer, ID: o.ID, Lines: o.Lines, OrderedAt: rfc3339(o.OrderedAt),
+		Programme: o.Programme, Store: o.Store, Transactions: make([]transactionDoc, len(res.Transactions))}
 	for i, t := range res.Transactions {
-		txs[i] = TransactionJSON(t)
-		points += t.MemberDelta()
+		d.Transactions[i] = transactionJSON(t)
+		d.Points += t.MemberDelta()
 	}
-	var med any
-	if res.Mediator != nil {
+	if m := res.Mediator; m != nil {
 		// X-2: order confirmations name the consumer mediator.
-		med = map[string]string{"name": res.Mediator.Name, "website": res.Mediator.Website, "address": res.Mediator.Address}
+		d.Mediator = &mediatorDoc{Address: m.Address, Name: m.Name, Website: m.Website}
 	}
-	return map[string]any{
-		"id": o.ID, "programme_id": o.Programme, "customer_id": o.Customer, "ordered_at": rfc3339(o.OrderedAt), "channel": o.Channel,
-		"store": o.Store, "currency": o.Currency, "lines": o.Lines, "points": points, "transactions": txs, "mediator": med,
-	}
+	return d
 }
 
 func (s *Server) handleOrderCreate(w http.ResponseWriter, r *http.Request) error {
-	in := loyalty.OrderInput{Key: r.Header.Get(IdempotencyKeyHeader)}
-	var customer string
-	spec := map[string]any{"programme_id": &in.Programme, "customer_id": &customer, "ordered_at": &in.OrderedAt, "channel": &in.Channel,
-		"store": &in.Store, "currency": &in.Currency, "lines": &in.Lines}
-	if err := members(w, r, spec, "programme_id", "customer_id", "ordered_at", "channel", "store", "currency", "lines"); err != nil {
-		return err
-	}
-	id, err := fidelis.ParseCustomerID(customer)
+	body, err := readObjectBody(w, r)
 	if err != nil {
 		return err
 	}
-	in.Customer = id
+	in, err := decodeOrder(body)
+	if err != nil {
+		return err
+	}
+	in.Key = r.Header.Get(IdempotencyKeyHeader)
 	res, err := s.Loyalty.PlaceOrder(r.Context(), purposeOf(r), in)
 	if err != nil {
 		return err

@@ -19,8 +19,13 @@ import (
 // Whatever it does not accept goes through the strict path, which gives the exact errors;
 // for what it accepts, both paths produce the same orders (TestFastOrder_SameAsStrict).
 
-// orderMembers are the members of an order in a batch, all required.
-var orderMembers = []string{"idempotency_key", "programme_id", "customer_id", "ordered_at", "channel", "store", "currency", "lines"}
+// orderMembers are the members of an order in a batch, all required; an order placed
+// alone (POST /api/v1/orders) has the same but its key, which comes in its
+// Idempotency-Key header (singleOrderMembers).
+var (
+	orderMembers       = []string{"idempotency_key", "programme_id", "customer_id", "ordered_at", "channel", "store", "currency", "lines"}
+	singleOrderMembers = orderMembers[1:]
+)
 
 // fastBatch returns the raw orders of a batch body that is valid JSON and exactly an object
 // with one member, "orders", holding an array; ok is false for anything else.
@@ -52,17 +57,17 @@ func fastBatch(body []byte) (items [][]byte, ok bool) {
 	return items, true
 }
 
-// fastOrder decodes one order of a batch (raw: valid JSON) when it is an object whose
-// members are exactly orderMembers, each once, none null, with a valid customer ID; ok is
-// false otherwise.
-func fastOrder(raw []byte) (in loyalty.OrderInput, ok bool) {
+// fastOrder decodes one order (raw: valid JSON, starting at its first byte) when it is an
+// object whose members are exactly names (orderMembers or singleOrderMembers), each once,
+// none null, with a valid customer ID; ok is false otherwise.
+func fastOrder(raw []byte, names []string) (in loyalty.OrderInput, ok bool) {
 	if raw[0] != '{' {
 		return in, false
 	}
 	var seen [8]bool
 	count := 0
 	if !eachMember(raw, func(key, val []byte) bool {
-		for k, name := range orderMembers {
+		for k, name := range names {
 			if string(key) == name && !seen[k] && !bytes.Equal(val, []byte("null")) {
 				seen[k] = true
 				count++
@@ -70,7 +75,7 @@ func fastOrder(raw []byte) (in loyalty.OrderInput, ok bool) {
 			}
 		}
 		return false
-	}) || count != len(orderMembers) {
+	}) || count != len(names) {
 		return in, false
 	}
 	var v struct {
@@ -113,6 +118,34 @@ func strictOrder(raw []byte, i int) (in loyalty.OrderInput, key string, err erro
 		key = ""
 	}
 	return in, key, err
+}
+
+// decodeOrder decodes the body of POST /api/v1/orders (not empty): through fastOrder when
+// it takes it, else strictly, with the exact errors. Both give the same order for what
+// fastOrder takes (TestFastSingleOrder_SameAsStrict).
+func decodeOrder(body []byte) (loyalty.OrderInput, error) {
+	if json.Valid(body) {
+		if in, ok := fastOrder(body[skipSpace(body, 0):], singleOrderMembers); ok {
+			return in, nil
+		}
+	}
+	return strictSingleOrder(body)
+}
+
+// strictSingleOrder decodes the body of POST /api/v1/orders the strict way.
+func strictSingleOrder(body []byte) (in loyalty.OrderInput, err error) {
+	var customer string
+	spec := map[string]any{"programme_id": &in.Programme, "customer_id": &customer, "ordered_at": &in.OrderedAt, "channel": &in.Channel,
+		"store": &in.Store, "currency": &in.Currency, "lines": &in.Lines}
+	obj, err := decodeObject(body, "the request body")
+	if err != nil {
+		return in, err
+	}
+	if err := decodeMembers(obj, spec, singleOrderMembers...); err != nil {
+		return in, err
+	}
+	in.Customer, err = fidelis.ParseCustomerID(customer)
+	return in, err
 }
 
 // The scanners below walk text json.Valid accepted: every string, object and array is

@@ -66,7 +66,9 @@ func genMembers(t *rapid.T, valid []jsonMember, label string) []jsonMember {
 	return rapid.Permutation(ms).Draw(t, label+" order")
 }
 
-func genOrder(t *rapid.T) string {
+// genOrder draws an order of a batch (with its idempotency_key member) or, withKey
+// false, an order placed alone.
+func genOrder(t *rapid.T, withKey bool) string {
 	str := func(label string, vals ...string) string {
 		return rapid.SampledFrom(vals).Draw(t, label)
 	}
@@ -90,6 +92,9 @@ func genOrder(t *rapid.T) string {
 		{"currency", str("currency", `"EUR"`, `"eur"`)},
 		{"lines", "[" + genSpace.Draw(t, "ws") + strings.Join(lines, ",") + "]"},
 	}
+	if !withKey {
+		valid = valid[1:]
+	}
 	return object(t, genMembers(t, valid, "order"))
 }
 
@@ -100,11 +105,11 @@ func genOrder(t *rapid.T) string {
 // strict path accepts whose member names hold no escape.
 func TestFastOrder_SameAsStrict(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		raw := []byte(strings.TrimSpace(genOrder(t)))
+		raw := []byte(strings.TrimSpace(genOrder(t, true)))
 		if !json.Valid(raw) {
 			t.Fatalf("generated invalid JSON: %s", raw)
 		}
-		fast, ok := fastOrder(raw)
+		fast, ok := fastOrder(raw, orderMembers)
 		strict, key, err := strictOrder(raw, 0)
 		switch {
 		case ok && err != nil:
@@ -119,6 +124,35 @@ func TestFastOrder_SameAsStrict(t *testing.T) {
 	})
 }
 
+// TestFastSingleOrder_SameAsStrict: the same for the body of POST /api/v1/orders, whose
+// key is not a member (an idempotency_key member is unknown there), with any whitespace
+// around it and sometimes something after it: decodeOrder gives what the strict path
+// gives, error or order, and takes the fast path for every order the strict path accepts
+// whose member names hold no escape.
+func TestFastSingleOrder_SameAsStrict(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		body := []byte(genOrder(t, rapid.IntRange(0, 9).Draw(t, "with key") == 0))
+		if rapid.IntRange(0, 9).Draw(t, "trailing") == 0 {
+			body = append(body, rapid.SampledFrom([]string{"{}", "x", "]"}).Draw(t, "after")...)
+		}
+		got, gotErr := decodeOrder(body)
+		want, wantErr := strictSingleOrder(body)
+		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotErr, wantErr) {
+			t.Fatalf("decodeOrder(%s) = %+v, %v; the strict path %+v, %v", body, got, gotErr, want, wantErr)
+		}
+		fast := false
+		if json.Valid(body) {
+			_, fast = fastOrder(body[skipSpace(body, 0):], singleOrderMembers)
+		}
+		if wantErr == nil && !fast && !bytes.Contains(body, []byte(`"\u00`)) {
+			t.Fatalf("fast path refused %s, which the strict path accepts", body)
+		}
+		if fast && wantErr != nil {
+			t.Fatalf("fast path accepted %s; the strict path refuses it: %v", body, wantErr)
+		}
+	})
+}
+
 // TestFastBatch_SameAsStrict: the fast path splits a batch body into the same orders as
 // the strict decoder, and refuses any body the strict decoder would not take as exactly
 // {"orders": [...]}.
@@ -126,7 +160,7 @@ func TestFastBatch_SameAsStrict(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var orders []string
 		for range rapid.IntRange(0, 3).Draw(t, "orders") {
-			orders = append(orders, genOrder(t))
+			orders = append(orders, genOrder(t, true))
 		}
 		arr := "[" + genSpace.Draw(t, "ws") + strings.Join(orders, ",") + "]"
 		body := []byte(object(t, genMembers(t, []jsonMember{{"orders", arr}}, "body")))

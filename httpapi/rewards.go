@@ -243,9 +243,9 @@ func voucherJSON(res *loyalty.Reservation, now time.Time) any {
 
 func reservationJSON(out *loyalty.ReservationResult) map[string]any {
 	res := out.Reservation
-	txs := make([]map[string]any, len(out.Transactions))
+	txs := make([]transactionDoc, len(out.Transactions))
 	for i, t := range out.Transactions {
-		txs[i] = TransactionJSON(t)
+		txs[i] = transactionJSON(t)
 	}
 	now := time.Now()
 	return map[string]any{
@@ -445,7 +445,7 @@ func (s *Server) handleOrderBatch(w http.ResponseWriter, r *http.Request) error 
 	decodeErr := map[int]error{}
 	keys := map[int]string{}
 	for i, raw := range items {
-		in, ok := fastOrder(raw)
+		in, ok := fastOrder(raw, orderMembers)
 		if !ok {
 			var err error
 			if in, keys[i], err = strictOrder(raw, i); err != nil {
