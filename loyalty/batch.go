@@ -347,7 +347,9 @@ type batchOutcome struct {
 }
 
 // placeChunk writes the orders at indexes idx in one transaction. The members are locked
-// first, all together, in (programme, customer) order. Orders of programmes without tier
+// first, all together, in (programme, customer) order, in the same read as the
+// programmes' stamps and the keys already used (ReadChunk: one round trip on PostgreSQL,
+// BEGIN included). Orders of programmes without tier
 // schedules or referral policies are then computed in memory and written together, a few
 // statements per table (placeBulk). If that write fails, the whole transaction is rolled
 // back and run again with each of those orders placed alone, as the orders of other
@@ -367,38 +369,40 @@ func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int
 	bulkFailed := false
 	write := func(tx Tx) error {
 		clear(outcomes)
-		envs := map[string]*orderEnv{}
-		deferred := &deferredWrites{}
-		members := map[string][]fidelis.CustomerID{} // by programme
-		var programmes []string
+		// One read of everything the chunk reads before it writes: the programmes' stamps,
+		// the keys already used and, L-7, every member of the chunk locked before anything
+		// is written, in one order for every batch (idx is sorted by programme, then
+		// customer).
+		reads := ChunkReads{Members: map[string][]fidelis.CustomerID{}, Keys: map[string][]string{}}
 		for _, i := range idx {
 			in := reqs[i].in
-			if _, ok := envs[in.Programme]; !ok {
-				env, err := s.orderEnv(ctx, tx, in.Programme)
-				if err != nil && fidelis.ErrorCode(err) != fidelis.ENOTFOUND {
-					return err
-				}
-				if env != nil {
-					if n, ok := pr.rules[in.Programme]; ok && n != len(env.rules) {
-						return errRulesChanged
-					}
-					env.deferred = deferred
-					programmes = append(programmes, in.Programme)
-				}
-				envs[in.Programme] = env
+			if _, ok := reads.Members[in.Programme]; !ok {
+				reads.Programmes = append(reads.Programmes, in.Programme)
 			}
-			members[in.Programme] = append(members[in.Programme], in.Customer)
+			reads.Members[in.Programme] = append(reads.Members[in.Programme], in.Customer)
+			scope := scopeOf(reqs[i].ctx)
+			reads.Keys[scope] = append(reads.Keys[scope], in.Key)
 		}
-		// L-7: every member of the chunk locked before anything is written, in one order
-		// for every batch (idx is sorted by programme, then customer).
-		locked := map[string]map[fidelis.CustomerID]*Member{}
-		for _, prog := range programmes {
-			ms, err := tx.LockMembers(ctx, prog, members[prog])
-			if err != nil {
+		state, err := tx.ReadChunk(ctx, reads)
+		if err != nil {
+			return err
+		}
+		envs := map[string]*orderEnv{}
+		deferred := &deferredWrites{}
+		for _, prog := range reads.Programmes {
+			env, err := s.stampedEnv(ctx, tx, prog, state.Stamps[prog])
+			if err != nil && fidelis.ErrorCode(err) != fidelis.ENOTFOUND {
 				return err
 			}
-			locked[prog] = ms
+			if env != nil {
+				if n, ok := pr.rules[prog]; ok && n != len(env.rules) {
+					return errRulesChanged
+				}
+				env.deferred = deferred
+			}
+			envs[prog] = env
 		}
+		locked := state.Members
 		var bulk, single []int // positions in idx
 		for j, i := range idx {
 			switch env := envs[reqs[i].in.Programme]; {
@@ -416,7 +420,7 @@ func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int
 			single = append(single, bulk...)
 			slices.Sort(single)
 		} else if len(bulk) > 0 {
-			if err := s.placeBulk(ctx, tx, envs, locked, reqs, idx, bulk, profiles, outcomes, deferred, len(single) == 0, now); err != nil {
+			if err := s.placeBulk(ctx, tx, envs, locked, state.Keys, reqs, idx, bulk, profiles, outcomes, deferred, len(single) == 0, now); err != nil {
 				return &bulkError{err}
 			}
 		}
@@ -468,7 +472,8 @@ func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int
 
 // placeBulk places the orders at positions pos of idx, whose members locked holds locked,
 // exactly as placeIn would one by one, but computed in memory and written together: the
-// keys already used are read at once (a replay, or ECONFLICT for another request), each
+// keys already used, read with the chunk (used, by scope: a replay, or ECONFLICT for
+// another request), are answered, each
 // other order is checked and earns against its member's running balance (earnOrder, with
 // the same checks as post), then the new keys, orders, transactions with their postings,
 // lots and balances are written together (InsertBatch: one statement on PostgreSQL, a few
@@ -477,26 +482,12 @@ func (s *Service) placeChunk(ctx context.Context, reqs []orderRequest, idx []int
 // is an outcome like any other and writes nothing. The error is that of the write: part of
 // it may be stored, so the caller must roll the transaction back, and no outcome of pos
 // holds.
-func (s *Service) placeBulk(ctx context.Context, tx Tx, envs map[string]*orderEnv, locked map[string]map[fidelis.CustomerID]*Member,
+func (s *Service) placeBulk(ctx context.Context, tx Tx, envs map[string]*orderEnv, locked map[string]map[fidelis.CustomerID]*Member, used map[string]map[string]*Idempotency,
 	reqs []orderRequest, idx, pos []int, profiles map[fidelis.CustomerID]Profile, outcomes []batchOutcome, deferred *deferredWrites, last bool, now time.Time) error {
-	// Keys are scoped by actor: one read of the keys already used per actor.
+	// Keys are scoped by actor (scopeOf).
 	scopes := make([]string, len(pos))
-	var scopeOrder []string
-	keys := map[string][]string{}
 	for k, j := range pos {
 		scopes[k] = scopeOf(reqs[idx[j]].ctx)
-		if keys[scopes[k]] == nil {
-			scopeOrder = append(scopeOrder, scopes[k])
-		}
-		keys[scopes[k]] = append(keys[scopes[k]], reqs[idx[j]].in.Key)
-	}
-	used := map[string]map[string]*Idempotency{}
-	for _, scope := range scopeOrder {
-		u, err := tx.LoyaltyKeysOf(ctx, scope, keys[scope])
-		if err != nil {
-			return err
-		}
-		used[scope] = u
 	}
 	type member struct {
 		m    *Member

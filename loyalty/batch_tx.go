@@ -34,6 +34,27 @@ type BatchTx interface {
 	// (orderEnv): whether it exists, its terms versions, its rule versions, and its tier
 	// schedules and referral policies together.
 	OrderEnvStamp(ctx context.Context, programme string) (EnvStamp, error)
+	// ReadChunk reads together what a chunk's transaction reads before it writes: each
+	// programme's stamp (as OrderEnvStamp), the members of each programme, locked as
+	// LockMembers locks them, programme after programme in the order of r.Programmes, and
+	// the idempotency rows among each scope's keys (as LoyaltyKeysOf). On PostgreSQL they
+	// travel in one round trip, with the transaction's BEGIN.
+	ReadChunk(ctx context.Context, r ChunkReads) (*ChunkState, error)
+}
+
+// ChunkReads is what ReadChunk reads.
+type ChunkReads struct {
+	Programmes []string
+	Members    map[string][]fidelis.CustomerID // by programme, in customer ID order
+	Keys       map[string][]string             // by scope
+}
+
+// ChunkState is what ReadChunk read. Customers who are not members, and keys not used
+// before, are absent.
+type ChunkState struct {
+	Stamps  map[string]EnvStamp
+	Members map[string]map[fidelis.CustomerID]*Member
+	Keys    map[string]map[string]*Idempotency
 }
 
 // BatchRows are the rows of a chunk of orders computed in memory (placeBulk).

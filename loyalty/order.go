@@ -212,6 +212,13 @@ func (s *Service) orderEnv(ctx context.Context, tx Tx, programme string) (*order
 	if err != nil {
 		return nil, err
 	}
+	return s.stampedEnv(ctx, tx, programme, st)
+}
+
+// stampedEnv is orderEnv once the programme's stamp is read: the cached environment if
+// its stamp is st, else one read afresh.
+func (s *Service) stampedEnv(ctx context.Context, tx Tx, programme string, st EnvStamp) (*orderEnv, error) {
+	var err error
 	if !st.Programme {
 		return nil, programmeNotFound()
 	}

@@ -210,7 +210,7 @@ func (t *Tx) auditEntries(ctx context.Context, query string, args ...any) ([]aud
 // AccessLog implements customer.Tx. It reads only what an access log shows (not the
 // authentication code nor the Merkle leaf): an access export reads thousands of entries.
 func (t *Tx) AccessLog(ctx context.Context, subject string, before int64, limit int) ([]audit.Entry, error) {
-	if t.tx == nil { // a read: first take in the entries journaled so far (SQLite)
+	if !t.inTx() { // a read: first take in the entries journaled so far (SQLite)
 		if err := t.db.syncAuditJournal(ctx); err != nil {
 			return nil, err
 		}

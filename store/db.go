@@ -277,8 +277,13 @@ func (db *DB) q(query string) string {
 // Tx is one transaction. It implements the transaction interfaces the domain packages
 // declare (customer.Tx, audit.SealTx, ...).
 type Tx struct {
-	db         *DB
-	tx         *sql.Tx
+	db *DB
+	tx *sql.Tx
+	// conn is the session of a PostgreSQL write transaction (tx is then nil). Its BEGIN is
+	// sent lazily, with the transaction's first statement, so that a chunk of orders sends
+	// it in the same round trip as its reads (ReadChunk); begun says it has been sent.
+	conn       *sql.Conn
+	begun      bool
 	stmts      *sync.Map // of the pool the transaction runs on; nil: no statement cache
 	unprepared []string  // queries to prepare after the transaction
 	pool       *sql.DB   // set when tx is nil: statements run on the pool (reads)
@@ -330,9 +335,54 @@ func (db *DB) prepare(pool *sql.DB, stmts *sync.Map, queries []string) {
 	}
 }
 
+// inTx says statements run in a transaction (a write, or a snapshot), not one by one on a
+// pool (ReadTx).
+func (t *Tx) inTx() bool { return t.tx != nil || t.conn != nil }
+
+// begin sends a lazily begun transaction's BEGIN, once.
+func (t *Tx) begin(ctx context.Context) error {
+	if t.conn == nil || t.begun {
+		return nil
+	}
+	if _, err := t.conn.ExecContext(ctx, `BEGIN`); err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	t.begun = true
+	return nil
+}
+
+// end commits (or, if commit is false, rolls back) a lazily begun transaction and hands
+// its session back to the pool. PostgreSQL answers COMMIT in a failed transaction by
+// rolling it back without an error: the command tag tells. A session left inside a
+// transaction (a ROLLBACK that could not be sent) is closed by the pool, not reused (the
+// pgx driver refuses to reset it).
+func (t *Tx) end(ctx context.Context, commit bool) error {
+	defer t.conn.Close()
+	if !t.begun {
+		return nil
+	}
+	if !commit {
+		_, err := t.conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		return err
+	}
+	return t.conn.Raw(func(dc any) error {
+		tag, err := dc.(*stdlib.Conn).Conn().Exec(ctx, `COMMIT`)
+		if err == nil && tag.String() != "COMMIT" {
+			err = errors.New("the transaction was rolled back: " + tag.String())
+		}
+		return err
+	})
+}
+
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
+	}
+	if t.conn != nil {
+		if err := t.begin(ctx); err != nil {
+			return nil, err
+		}
+		return t.conn.ExecContext(ctx, t.db.q(query), args...)
 	}
 	if t.tx == nil {
 		return t.pool.ExecContext(ctx, t.db.q(query), args...)
@@ -344,20 +394,45 @@ func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
+	if t.conn != nil {
+		if err := t.begin(ctx); err != nil {
+			return nil, err
+		}
+		return t.conn.QueryContext(ctx, t.db.q(query), args...)
+	}
 	if t.tx == nil {
 		return t.pool.QueryContext(ctx, t.db.q(query), args...)
 	}
 	return t.tx.QueryContext(ctx, t.db.q(query), args...)
 }
 
-func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+// row is the one row queryRow reads, or the error that kept its statement from running.
+type row struct {
+	*sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.Row.Scan(dest...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, query string, args ...any) row {
 	if st := t.stmt(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+		return row{Row: st.QueryRowContext(ctx, args...)}
+	}
+	if t.conn != nil {
+		if err := t.begin(ctx); err != nil {
+			return row{err: err}
+		}
+		return row{Row: t.conn.QueryRowContext(ctx, t.db.q(query), args...)}
 	}
 	if t.tx == nil {
-		return t.pool.QueryRowContext(ctx, t.db.q(query), args...)
+		return row{Row: t.pool.QueryRowContext(ctx, t.db.q(query), args...)}
 	}
-	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
+	return row{Row: t.tx.QueryRowContext(ctx, t.db.q(query), args...)}
 }
 
 // WriteTx runs fn in a read-write transaction, committing if fn returns nil.
@@ -383,6 +458,9 @@ func (db *DB) ReadTx(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *sync.Map, opts *sql.TxOptions, fn func(*Tx) error) error {
+	if db.Dialect == Postgres && pool == db.write && opts == nil {
+		return db.runLazy(ctx, fn)
+	}
 	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return translate(fmt.Errorf("store: begin: %w", err))
@@ -409,6 +487,23 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *sync.Map, opts *sql.
 		_ = db.checkpointTruncate(context.WithoutCancel(ctx))
 	}
 	return err
+}
+
+// runLazy runs fn in a PostgreSQL write transaction begun with its first statement (Tx.conn).
+func (db *DB) runLazy(ctx context.Context, fn func(*Tx) error) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return translate(fmt.Errorf("store: begin: %w", err))
+	}
+	t := &Tx{db: db, conn: conn}
+	if err = fn(t); err != nil {
+		_ = t.end(ctx, false)
+		return translate(err)
+	}
+	if err = t.end(ctx, true); err != nil {
+		return translate(fmt.Errorf("store: commit: %w", err))
+	}
+	return nil
 }
 
 // translate turns driver errors a caller can act on into fidelis errors.

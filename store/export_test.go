@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 )
 
 // Unexported parts the external tests (package store_test) check.
@@ -14,7 +13,7 @@ func KeysOfSQL(db *DB, n int) string { return db.q(keysOfSQL(n)) }
 func LockMembersSQL(db *DB, n int) string { return db.q(lockMembersSQL(n, true, true)) }
 
 // QueryRowInTx runs query on t.
-func QueryRowInTx(ctx context.Context, t *Tx, query string, args ...any) *sql.Row {
+func QueryRowInTx(ctx context.Context, t *Tx, query string, args ...any) interface{ Scan(...any) error } {
 	return t.queryRow(ctx, query, args...)
 }
 

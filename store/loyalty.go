@@ -158,7 +158,7 @@ func (t *Tx) members(ctx context.Context, query string, args ...any) ([]*loyalty
 // single writer, so a write transaction already excludes every other.
 func (t *Tx) GetMember(ctx context.Context, programme string, customer fidelis.CustomerID, lock bool) (*loyalty.Member, error) {
 	q := `SELECT ` + memberColumns + ` FROM loyalty_members WHERE programme_id = ? AND customer_id = ?`
-	if lock && t.db.Dialect == Postgres && t.tx != nil {
+	if lock && t.db.Dialect == Postgres && t.inTx() {
 		q += ` FOR UPDATE`
 	}
 	m, err := scanMember(t.queryRow(ctx, q, programme, customer))

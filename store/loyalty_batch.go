@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/fidelis/fidelis"
 	"github.com/fidelis/fidelis/loyalty"
@@ -86,7 +90,7 @@ func (t *Tx) LockMembers(ctx context.Context, programme string, customers []fide
 	}
 	out := make(map[fidelis.CustomerID]*loyalty.Member, len(ids))
 	for _, list := range inLists(ids) {
-		ms, err := t.members(ctx, lockMembersSQL(len(list), t.db.Dialect == Postgres, t.db.Dialect == Postgres && t.tx != nil), append([]any{programme}, list...)...)
+		ms, err := t.members(ctx, lockMembersSQL(len(list), t.db.Dialect == Postgres, t.db.Dialect == Postgres && t.inTx()), append([]any{programme}, list...)...)
 		if err != nil {
 			return nil, fmt.Errorf("lock members: %w", err)
 		}
@@ -124,13 +128,11 @@ func (t *Tx) LoyaltyKeysOf(ctx context.Context, scope string, keys []string) (ma
 			return nil, fmt.Errorf("read idempotency keys: %w", err)
 		}
 		for rows.Next() {
-			k := &loyalty.Idempotency{}
-			var at int64
-			if err := rows.Scan(&k.Scope, &k.Key, &k.RequestHash, &k.Programme, &k.Result, &at); err != nil {
+			k, err := scanKey(rows)
+			if err != nil {
 				rows.Close()
 				return nil, err
 			}
-			k.CreatedAt = fromMicros(at)
 			out[k.Key] = k
 		}
 		rows.Close()
@@ -230,14 +232,135 @@ func (t *Tx) UpdateBalances(ctx context.Context, us []loyalty.BalanceUpdate) err
 
 // OrderEnvStamp implements loyalty.BatchTx: counts through each table's primary key.
 func (t *Tx) OrderEnvStamp(ctx context.Context, programme string) (loyalty.EnvStamp, error) {
-	var st loyalty.EnvStamp
-	var progs int
-	err := t.queryRow(ctx, `SELECT (SELECT count(*) FROM loyalty_programmes WHERE id = ?), (SELECT count(*) FROM loyalty_terms WHERE programme_id = ?),
-		(SELECT count(*) FROM loyalty_rules WHERE programme_id = ?), (SELECT count(*) FROM loyalty_policies WHERE programme_id = ?)`,
-		programme, programme, programme, programme).Scan(&progs, &st.Terms, &st.Rules, &st.Policies)
+	st, err := scanStamp(t.queryRow(ctx, stampSQL, programme, programme, programme, programme))
 	if err != nil {
 		return st, fmt.Errorf("order environment stamp: %w", err)
 	}
+	return st, nil
+}
+
+const stampSQL = `SELECT (SELECT count(*) FROM loyalty_programmes WHERE id = ?), (SELECT count(*) FROM loyalty_terms WHERE programme_id = ?),
+		(SELECT count(*) FROM loyalty_rules WHERE programme_id = ?), (SELECT count(*) FROM loyalty_policies WHERE programme_id = ?)`
+
+func scanStamp(sc interface{ Scan(...any) error }) (loyalty.EnvStamp, error) {
+	var st loyalty.EnvStamp
+	var progs int
+	if err := sc.Scan(&progs, &st.Terms, &st.Rules, &st.Policies); err != nil {
+		return st, err
+	}
 	st.Programme = progs > 0
+	return st, nil
+}
+
+func scanKey(sc interface{ Scan(...any) error }) (*loyalty.Idempotency, error) {
+	k := &loyalty.Idempotency{}
+	var at int64
+	if err := sc.Scan(&k.Scope, &k.Key, &k.RequestHash, &k.Programme, &k.Result, &at); err != nil {
+		return nil, err
+	}
+	k.CreatedAt = fromMicros(at)
+	return k, nil
+}
+
+// ReadChunk implements loyalty.BatchTx. On SQLite, whose statements cost no round trip, it
+// runs the three reads one after the other. In a PostgreSQL write transaction it sends
+// BEGIN (if not sent yet) and every statement of the three as one pipeline (pgx.Batch) on
+// the transaction's session.
+func (t *Tx) ReadChunk(ctx context.Context, r loyalty.ChunkReads) (*loyalty.ChunkState, error) {
+	st := &loyalty.ChunkState{
+		Stamps:  make(map[string]loyalty.EnvStamp, len(r.Programmes)),
+		Members: make(map[string]map[fidelis.CustomerID]*loyalty.Member, len(r.Programmes)),
+		Keys:    make(map[string]map[string]*loyalty.Idempotency, len(r.Keys)),
+	}
+	scopes := slices.Sorted(maps.Keys(r.Keys))
+	if t.conn == nil {
+		for _, p := range r.Programmes {
+			s, err := t.OrderEnvStamp(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			st.Stamps[p] = s
+		}
+		for _, p := range r.Programmes {
+			ms, err := t.LockMembers(ctx, p, r.Members[p])
+			if err != nil {
+				return nil, err
+			}
+			st.Members[p] = ms
+		}
+		for _, scope := range scopes {
+			ks, err := t.LoyaltyKeysOf(ctx, scope, r.Keys[scope])
+			if err != nil {
+				return nil, err
+			}
+			st.Keys[scope] = ks
+		}
+		return st, nil
+	}
+	b := &pgx.Batch{}
+	if !t.begun {
+		// Marked begun before it is sent: a ROLLBACK outside a transaction is harmless, a
+		// transaction left open is not.
+		t.begun = true
+		b.Queue(`BEGIN`)
+	}
+	for _, p := range r.Programmes {
+		b.Queue(t.db.q(stampSQL), p, p, p, p).QueryRow(func(row pgx.Row) error {
+			s, err := scanStamp(row)
+			if err != nil {
+				return fmt.Errorf("order environment stamp: %w", err)
+			}
+			st.Stamps[p] = s
+			return nil
+		})
+	}
+	for _, p := range r.Programmes {
+		ms := map[fidelis.CustomerID]*loyalty.Member{}
+		st.Members[p] = ms
+		ids := make([]string, len(r.Members[p]))
+		for i, c := range r.Members[p] {
+			ids[i] = string(c)
+		}
+		for _, list := range inLists(ids) {
+			b.Queue(t.db.q(lockMembersSQL(len(list), true, true)), append([]any{p}, list...)...).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					m, err := scanMember(rows)
+					if err != nil {
+						return fmt.Errorf("lock members: %w", err)
+					}
+					ms[m.Customer] = m
+				}
+				if err := rows.Err(); err != nil {
+					return fmt.Errorf("lock members: %w", err)
+				}
+				return nil
+			})
+		}
+	}
+	for _, scope := range scopes {
+		ks := map[string]*loyalty.Idempotency{}
+		st.Keys[scope] = ks
+		for _, list := range inLists(r.Keys[scope]) {
+			b.Queue(t.db.q(keysOfSQL(len(list))), append([]any{scope}, list...)...).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					k, err := scanKey(rows)
+					if err != nil {
+						return fmt.Errorf("read idempotency keys: %w", err)
+					}
+					ks[k.Key] = k
+				}
+				if err := rows.Err(); err != nil {
+					return fmt.Errorf("read idempotency keys: %w", err)
+				}
+				return nil
+			})
+		}
+	}
+	err := t.conn.Raw(func(dc any) error {
+		return dc.(*stdlib.Conn).Conn().SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return nil, err
+	}
 	return st, nil
 }

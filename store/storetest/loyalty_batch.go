@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -244,7 +245,7 @@ func customersOf(ms []*loyalty.Member) []fidelis.CustomerID {
 // testLoyaltyLockMembersConcurrent_L7 runs writers that each lock an overlapping set of
 // members, asked in different orders, and add one point to each through UpdateBalances:
 // no deadlock, no lost update.
-func testLoyaltyLockMembersConcurrent_L7(t *testing.T, open Opener) {
+func testLoyaltyLockMembersConcurrent_L7(t *testing.T, open Opener, viaChunk bool) {
 	db := open(t)
 	p, _ := loyaltyFixture(t, db)
 	var members []*loyalty.Member
@@ -268,9 +269,18 @@ func testLoyaltyLockMembersConcurrent_L7(t *testing.T, open Opener) {
 		wg.Go(func() {
 			for range rounds {
 				errs <- loyaltyStore(db).Write(context.Background(), func(tx loyalty.Tx) error {
-					locked, err := tx.LockMembers(t.Context(), p.ID, ids)
-					if err != nil {
-						return err
+					var locked map[fidelis.CustomerID]*loyalty.Member
+					if viaChunk {
+						st, err := tx.ReadChunk(t.Context(), loyalty.ChunkReads{Programmes: []string{p.ID}, Members: map[string][]fidelis.CustomerID{p.ID: ids}})
+						if err != nil {
+							return err
+						}
+						locked = st.Members[p.ID]
+					} else {
+						var err error
+						if locked, err = tx.LockMembers(t.Context(), p.ID, ids); err != nil {
+							return err
+						}
 					}
 					var us []loyalty.BalanceUpdate
 					for _, id := range ids {
@@ -343,5 +353,97 @@ func testOrderEnvStamp_L3(t *testing.T, open Opener) {
 	}
 	if got := stamp("lpg_unknown"); got != (loyalty.EnvStamp{}) {
 		t.Errorf("stamp of an unknown programme = %+v; want none", got)
+	}
+}
+
+// testLoyaltyReadChunk_L7 reads a chunk's stamps, members and keys together and finds
+// exactly what OrderEnvStamp, LockMembers and LoyaltyKeysOf find one by one in the same
+// transaction: more members and keys than one statement holds, customers who are not
+// members, keys never used, an unknown programme; whether the transaction began with the
+// read or before it. The transaction the read began still rolls back whole.
+func testLoyaltyReadChunk_L7(t *testing.T, open Opener) {
+	db := open(t)
+	p, _ := loyaltyFixture(t, db)
+	q, _ := loyaltyFixture(t, db)
+	at := fidelis.UTC(baseTime())
+	var inP, inQ []*loyalty.Member
+	var stored []*loyalty.Idempotency
+	mustLoyalty(t, db, func(tx loyalty.Tx) error {
+		inP, inQ = batchMembers(t, p, 70, tx), batchMembers(t, q, 3, tx)
+		for i := range 70 {
+			scope := "token:a"
+			if i%10 == 0 {
+				scope = "token:b"
+			}
+			stored = append(stored, &loyalty.Idempotency{Scope: scope, Key: fmt.Sprintf("key-%03d", i), RequestHash: fmt.Sprintf("h%d", i), Programme: p.ID, Result: fmt.Sprintf("lod_%d", i), CreatedAt: at})
+		}
+		return tx.InsertLoyaltyKeys(t.Context(), stored)
+	})
+	reads := loyalty.ChunkReads{
+		Programmes: []string{"lpg_unknown", p.ID, q.ID},
+		Members: map[string][]fidelis.CustomerID{
+			"lpg_unknown": {inP[0].Customer},
+			p.ID:          append(customersOf(inP), fidelis.NewCustomerID(at), inQ[0].Customer),
+			q.ID:          customersOf(inQ),
+		},
+		Keys: map[string][]string{"token:a": {"key-001", "key-010", "never"}, "token:b": {"key-010", "key-020"}, "token:c": {"key-001"}},
+	}
+	for i := range 70 {
+		reads.Keys["token:a"] = append(reads.Keys["token:a"], fmt.Sprintf("key-%03d", i))
+	}
+	for _, begun := range []bool{false, true} {
+		errRollback := errors.New("roll back")
+		err := loyaltyStore(db).Write(t.Context(), func(tx loyalty.Tx) error {
+			ctx := t.Context()
+			if begun {
+				if _, err := tx.GetMember(ctx, q.ID, inQ[0].Customer, false); err != nil {
+					return err
+				}
+			}
+			got, err := tx.ReadChunk(ctx, reads)
+			if err != nil {
+				return err
+			}
+			want := &loyalty.ChunkState{Stamps: map[string]loyalty.EnvStamp{}, Members: map[string]map[fidelis.CustomerID]*loyalty.Member{}, Keys: map[string]map[string]*loyalty.Idempotency{}}
+			for _, prog := range reads.Programmes {
+				if want.Stamps[prog], err = tx.OrderEnvStamp(ctx, prog); err != nil {
+					return err
+				}
+				if want.Members[prog], err = tx.LockMembers(ctx, prog, reads.Members[prog]); err != nil {
+					return err
+				}
+			}
+			for scope, keys := range reads.Keys {
+				if want.Keys[scope], err = tx.LoyaltyKeysOf(ctx, scope, keys); err != nil {
+					return err
+				}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("ReadChunk (begun before: %v) = %d stamps, members %d/%d/%d, keys %d/%d/%d; want what the reads one by one find: %+v, members %d/%d/%d, keys %d/%d/%d",
+					begun, len(got.Stamps), len(got.Members["lpg_unknown"]), len(got.Members[p.ID]), len(got.Members[q.ID]), len(got.Keys["token:a"]), len(got.Keys["token:b"]), len(got.Keys["token:c"]),
+					want.Stamps, len(want.Members["lpg_unknown"]), len(want.Members[p.ID]), len(want.Members[q.ID]), len(want.Keys["token:a"]), len(want.Keys["token:b"]), len(want.Keys["token:c"]))
+			}
+			if len(got.Members[p.ID]) != 70 || len(got.Members[q.ID]) != 3 || got.Stamps["lpg_unknown"].Programme || !got.Stamps[p.ID].Programme ||
+				len(got.Keys["token:a"]) != 63 || len(got.Keys["token:b"]) != 2 || len(got.Keys["token:c"]) != 0 {
+				t.Errorf("ReadChunk found %d and %d members, %d/%d/%d keys, stamps %+v; want 70 and 3 members, 63/2/0 keys, the unknown programme absent",
+					len(got.Members[p.ID]), len(got.Members[q.ID]), len(got.Keys["token:a"]), len(got.Keys["token:b"]), len(got.Keys["token:c"]), got.Stamps)
+			}
+			m := got.Members[p.ID][inP[5].Customer]
+			next := *m
+			next.Balance, next.Version = 99, m.Version+1
+			if err := tx.UpdateBalances(ctx, []loyalty.BalanceUpdate{{Member: &next, From: m.Version}}); err != nil {
+				return err
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatalf("Write = %v; want the function's own error", err)
+		}
+		_ = loyaltyStore(db).Read(t.Context(), func(tx loyalty.Tx) error {
+			if m, err := tx.GetMember(t.Context(), p.ID, inP[5].Customer, false); err != nil || m.Balance != 0 || m.Version != inP[5].Version {
+				t.Errorf("member after a rolled-back chunk (begun before: %v) = %+v, %v; want it untouched", begun, m, err)
+			}
+			return nil
+		})
 	}
 }
