@@ -1076,6 +1076,27 @@ func testAuditSealTx(t *testing.T, open Opener) {
 			t.Errorf("entry %d leaf = %v, %x; want %d, %x", e.ID, e.LeafIndex, e.LeafHash, i, hashes[i])
 		}
 	}
+	// A leaf for an entry that does not exist is refused, with the whole batch.
+	more := auditEntry(at, "", "c")
+	if err := db.RecordAudit(ctx, more); err != nil {
+		t.Fatalf("RecordAudit = %v", err)
+	}
+	if err := db.SyncAudit(ctx); err != nil {
+		t.Fatalf("SyncAudit = %v", err)
+	}
+	err = db.SealTx(ctx, func(tx audit.SealTx) error {
+		pending, err := tx.UnsealedEntries(ctx, 10)
+		if err != nil || len(pending) != 1 {
+			return fmt.Errorf("UnsealedEntries = %d, %v; want 1", len(pending), err)
+		}
+		return tx.SetLeaves(ctx, []audit.Leaf{{ID: pending[0].ID, Index: 3, Hash: randomBytes(32)}, {ID: pending[0].ID + 1000, Index: 4, Hash: randomBytes(32)}})
+	})
+	if err == nil {
+		t.Errorf("SetLeaves(an entry that does not exist) = nil; want an error")
+	}
+	if n, err := db.PendingAudit(ctx); err != nil || n != 1 {
+		t.Errorf("unsealed entries after the refused batch = %d, %v; want 1, untouched", n, err)
+	}
 }
 
 func testAuditScanOrder(t *testing.T, open Opener) {
