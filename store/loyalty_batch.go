@@ -322,38 +322,16 @@ func (t *Tx) ReadChunk(ctx context.Context, r loyalty.ChunkReads) (*loyalty.Chun
 			ids[i] = string(c)
 		}
 		for _, list := range inLists(ids) {
-			b.Queue(t.db.q(lockMembersSQL(len(list), true, true)), append([]any{p}, list...)...).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					m, err := scanMember(rows)
-					if err != nil {
-						return fmt.Errorf("lock members: %w", err)
-					}
-					ms[m.Customer] = m
-				}
-				if err := rows.Err(); err != nil {
-					return fmt.Errorf("lock members: %w", err)
-				}
-				return nil
-			})
+			b.Queue(t.db.q(lockMembersSQL(len(list), true, true)), append([]any{p}, list...)...).Query(
+				scanRows("lock members", scanMember, func(m *loyalty.Member) { ms[m.Customer] = m }))
 		}
 	}
 	for _, scope := range scopes {
 		ks := map[string]*loyalty.Idempotency{}
 		st.Keys[scope] = ks
 		for _, list := range inLists(r.Keys[scope]) {
-			b.Queue(t.db.q(keysOfSQL(len(list))), append([]any{scope}, list...)...).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					k, err := scanKey(rows)
-					if err != nil {
-						return fmt.Errorf("read idempotency keys: %w", err)
-					}
-					ks[k.Key] = k
-				}
-				if err := rows.Err(); err != nil {
-					return fmt.Errorf("read idempotency keys: %w", err)
-				}
-				return nil
-			})
+			b.Queue(t.db.q(keysOfSQL(len(list))), append([]any{scope}, list...)...).Query(
+				scanRows("read idempotency keys", scanKey, func(k *loyalty.Idempotency) { ks[k.Key] = k }))
 		}
 	}
 	err := t.conn.Raw(func(dc any) error {
@@ -363,4 +341,21 @@ func (t *Tx) ReadChunk(ctx context.Context, r loyalty.ChunkReads) (*loyalty.Chun
 		return nil, err
 	}
 	return st, nil
+}
+
+// scanRows reads a pipelined query's rows with scan, handing each to put.
+func scanRows[T any](what string, scan func(interface{ Scan(...any) error }) (T, error), put func(T)) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			put(v)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
 }
