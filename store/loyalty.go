@@ -388,35 +388,25 @@ func (t *Tx) ClaimLoyaltyKey(ctx context.Context, k *loyalty.Idempotency) (*loya
 	} else if n == 1 {
 		return nil, nil
 	}
-	prev := &loyalty.Idempotency{}
+	return scanKey(t.queryRow(ctx, `SELECT `+keyColumns+` FROM loyalty_idempotency WHERE scope = ? AND idem_key = ?`, k.Scope, k.Key))
+}
+
+const keyColumns = `scope, idem_key, request_hash, programme_id, result, created_at`
+
+func scanKey(sc interface{ Scan(...any) error }) (*loyalty.Idempotency, error) {
+	k := &loyalty.Idempotency{}
 	var at int64
-	err = t.queryRow(ctx, `SELECT scope, idem_key, request_hash, programme_id, result, created_at FROM loyalty_idempotency WHERE scope = ? AND idem_key = ?`, k.Scope, k.Key).
-		Scan(&prev.Scope, &prev.Key, &prev.RequestHash, &prev.Programme, &prev.Result, &at)
-	if err != nil {
+	if err := sc.Scan(&k.Scope, &k.Key, &k.RequestHash, &k.Programme, &k.Result, &at); err != nil {
 		return nil, err
 	}
-	prev.CreatedAt = fromMicros(at)
-	return prev, nil
+	k.CreatedAt = fromMicros(at)
+	return k, nil
 }
 
 // LoyaltyKeys implements loyalty.Tx.
 func (t *Tx) LoyaltyKeys(ctx context.Context, programme string) ([]*loyalty.Idempotency, error) {
-	rows, err := t.query(ctx, `SELECT scope, idem_key, request_hash, programme_id, result, created_at FROM loyalty_idempotency WHERE programme_id = ? ORDER BY scope, idem_key`, programme)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*loyalty.Idempotency
-	for rows.Next() {
-		k := &loyalty.Idempotency{}
-		var at int64
-		if err := rows.Scan(&k.Scope, &k.Key, &k.RequestHash, &k.Programme, &k.Result, &at); err != nil {
-			return nil, err
-		}
-		k.CreatedAt = fromMicros(at)
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, t, func(rows *sql.Rows) (*loyalty.Idempotency, error) { return scanKey(rows) },
+		`SELECT `+keyColumns+` FROM loyalty_idempotency WHERE programme_id = ? ORDER BY scope, idem_key`, programme)
 }
 
 // AppendLoyaltyEvent implements loyalty.Tx.

@@ -147,7 +147,7 @@ func (t *Tx) LoyaltyKeysOf(ctx context.Context, scope string, keys []string) (ma
 // the key (migration 00011), so that the plan is one index descent per key whatever the
 // table's statistics say.
 func keysOfSQL(n int) string {
-	return `SELECT scope, idem_key, request_hash, programme_id, result, created_at FROM loyalty_idempotency WHERE scope = ? AND idem_key IN (` + placeholders(n) + `)`
+	return `SELECT ` + keyColumns + ` FROM loyalty_idempotency WHERE scope = ? AND idem_key IN (` + placeholders(n) + `)`
 }
 
 var keyInserts = newRowStatements(`INSERT INTO loyalty_idempotency (scope, idem_key, request_hash, programme_id, result, created_at) VALUES `, `(?, ?, ?, ?, ?, ?)`, ``)
@@ -250,16 +250,6 @@ func scanStamp(sc interface{ Scan(...any) error }) (loyalty.EnvStamp, error) {
 	}
 	st.Programme = progs > 0
 	return st, nil
-}
-
-func scanKey(sc interface{ Scan(...any) error }) (*loyalty.Idempotency, error) {
-	k := &loyalty.Idempotency{}
-	var at int64
-	if err := sc.Scan(&k.Scope, &k.Key, &k.RequestHash, &k.Programme, &k.Result, &at); err != nil {
-		return nil, err
-	}
-	k.CreatedAt = fromMicros(at)
-	return k, nil
 }
 
 // ReadChunk implements loyalty.BatchTx. On SQLite, whose statements cost no round trip, it
